@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1
+#
+# finkportal service images: one named target per service under services/.
+#
+#   docker build --target ingest -t finkportal/ingest:0.1.0 .
+#
+# Stages: `builder` holds uv and the workspace manifests; each `<service>-venv` stage
+# installs that service's locked dependencies, then the workspace packages themselves
+# (not editable), into /opt/venv; each service target copies only that virtual
+# environment onto the slim `runtime` stage, so no build tool, uv, cache or source
+# tree reaches a final image.
+#
+# Adding a service = adding its pyproject.toml to the builder's COPY lines, then
+# copying the two-stage "ingest" block at the end and changing the package name,
+# the FINK_<SERVICE>_* variables, the exposed port and the entry point.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Same uv as the one that wrote uv.lock, from PyPI.
+ARG UV_VERSION=0.13.9
+
+# ---------------------------------------------------------------- builder
+FROM ${PYTHON_IMAGE} AS builder
+ARG UV_VERSION
+RUN pip install --no-cache-dir --root-user-action=ignore "uv==${UV_VERSION}"
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv
+WORKDIR /src
+# Only the manifests here: a service's dependency layer is then rebuilt only when
+# the lock file or a pyproject changes, not on every source edit.
+COPY pyproject.toml uv.lock ./
+COPY libs/core/pyproject.toml libs/core/
+COPY services/ingest/pyproject.toml services/ingest/
+COPY tools/pyproject.toml tools/
+
+# ---------------------------------------------------------------- runtime
+FROM ${PYTHON_IMAGE} AS runtime
+# A fixed numeric uid/gid (also in deploy/k8s) so Kubernetes can check runAsNonRoot
+# without a name lookup. The base image's pip/setuptools/wheel go: the services run
+# from /opt/venv, which never sees them, and nothing is installed at run time.
+RUN groupadd --system --gid 10001 finkportal \
+    && useradd --system --uid 10001 --gid finkportal --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin finkportal \
+    && install -d -o finkportal -g finkportal -m 0750 /var/lib/finkportal \
+    && python -m pip uninstall --yes --quiet pip setuptools wheel
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# The embedded store's home (a volume in docker-compose.yml); unused with HBase.
+WORKDIR /var/lib/finkportal
+# Services finish their current batch and commit on SIGTERM.
+STOPSIGNAL SIGTERM
+USER 10001:10001
+
+# ---------------------------------------------------------------- ingest
+FROM builder AS ingest-venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package finkportal-ingest
+COPY libs libs
+COPY services services
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package finkportal-ingest
+
+FROM runtime AS ingest
+COPY --from=ingest-venv /opt/venv /opt/venv
+# Prometheus must reach /metrics from outside the container.
+ENV FINK_INGEST_METRICS_HOST=0.0.0.0 \
+    FINK_INGEST_METRICS_PORT=9101
+EXPOSE 9101
+ENTRYPOINT ["finkportal-ingest"]

@@ -1,0 +1,39 @@
+# finkportal: `make demo` runs the cluster on embedded defaults; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(PYTHON) -m uv
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-storage clean
+
+# uv comes from PyPI as a module of the machine's Python; everything else from the lock file.
+install:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(UV) sync --all-packages --frozen --quiet
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+lint: install
+	$(UV) run --frozen ruff check .
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+test: install system-deps lint typecheck
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+demo: install
+	$(UV) run --frozen finkportal demo
+
+bench: bench-ingest
+
+bench-ingest: install
+	$(UV) run --frozen python -m bench.ingest
+
+bench-storage: install
+	$(UV) run --frozen python bench/bench_storage.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,182 @@
+"""Ingest benchmark: alerts/s from Kafka to the embedded store vs fastavro decode-only.
+
+Produces N synthetic real-sized alerts (cutouts and ~30-day histories) to the
+embedded broker, measures fastavro's plain decode rate on those same messages,
+then runs one ingest process (one core's worth) until every alert is stored.
+Writes bench/results/ingest.json and the ingest section of docs/benchmarks.md.
+
+Usage: python -m bench.ingest [--alerts 50000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import fastavro
+import psutil
+from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from finkportal_core.alerts import encode_ztf_message
+from finkportal_tools.broker import EmbeddedBroker
+from finkportal_tools.sim import generate_night
+
+from bench.report import write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPIC = "ztf_20240301_programid1"
+
+
+def produce_night(bootstrap: str, n: int, seed: int) -> tuple[int, float]:
+    """Stream a synthetic night into the topic; return (bytes, seconds)."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
+                         "batch.size": 4 * 1024 * 1024, "message.max.bytes": 8 * 1024 * 1024,
+                         "queue.buffering.max.kbytes": 512 * 1024})
+    total, start = 0, time.perf_counter()
+    for i, alert in enumerate(generate_night(n, seed=seed, night=date(2024, 3, 1))):
+        value = encode_ztf_message(alert)
+        total += len(value)
+        while True:
+            try:
+                producer.produce(TOPIC, value=value)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+        if i % 10000 == 0:
+            print(f"  produced {i}/{n}", file=sys.stderr)
+    producer.flush(120)
+    return total, time.perf_counter() - start
+
+
+def decode_only_rate(bootstrap: str, n: int) -> float:
+    """Alerts/s of ``fastavro.reader`` alone on the messages of the topic (decode time only)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-decode",
+                         "enable.auto.commit": False, "fetch.max.bytes": 64 * 1024 * 1024})
+    consumer.assign([TopicPartition(TOPIC, 0, 0)])
+    seen, decode_s = 0, 0.0
+    while seen < n:
+        for message in consumer.consume(1000, 5.0):
+            if message.error():
+                continue
+            start = time.perf_counter()
+            for _record in fastavro.reader(io.BytesIO(message.value())):
+                pass
+            decode_s += time.perf_counter() - start
+            seen += 1
+    consumer.close()
+    return seen / decode_s
+
+
+def written(metrics_port: int) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0.0
+    return sum(s.value for f in text_string_to_metric_families(text)
+               if f.name == "ingest_alerts_written" for s in f.samples
+               if s.name.endswith("_total"))
+
+
+def run_ingest(bootstrap: str, store_dir: Path, n: int) -> dict[str, float]:
+    """One ingest process until all n alerts are stored: wall, CPU and peak RSS."""
+    port = 19101
+    env = {**os.environ, "FINK_INGEST_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "FINK_INGEST_STORE_URL": f"sqlite:{store_dir}", "FINK_INGEST_METRICS_PORT": str(port),
+           "FINK_INGEST_BATCH_SIZE": "1000", "FINK_INGEST_LOG_LEVEL": "WARNING",
+           "FINK_INGEST_GROUP_ID": "bench-ingest"}
+    process = subprocess.Popen([sys.executable, "-m", "finkportal_ingest"], env=env)
+    ps = psutil.Process(process.pid)
+    start, first, peak = time.perf_counter(), None, 0
+    while (done := written(port)) < n:
+        if first is None and done > 0:
+            first = time.perf_counter()  # group join is not ingest work
+        peak = max(peak, ps.memory_info().rss)
+        if process.poll() is not None:
+            raise SystemExit("ingest exited early")
+        time.sleep(0.2)
+    end = time.perf_counter()
+    cpu = ps.cpu_times()
+    process.terminate()
+    process.wait(30)
+    began = first or start
+    return {"wall_s": end - began, "cpu_s": cpu.user + cpu.system,
+            "peak_rss_mb": peak / 2**20, "join_s": began - start}
+
+
+def broker_rss_mb() -> float:
+    return max((p.memory_info().rss for p in psutil.process_iter(["name"])
+                if "tansu" in (p.info["name"] or "")), default=0) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--alerts", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    n = args.alerts
+    with tempfile.TemporaryDirectory(dir=ROOT / "var" if (ROOT / "var").is_dir() else None) as tmp, \
+            EmbeddedBroker(port=19092, log_path=Path(tmp) / "tansu.log") as broker:
+        broker.create_topics([TOPIC])
+        total_bytes, produce_s = produce_night(broker.bootstrap_servers, n, args.seed)
+        decode_rate = decode_only_rate(broker.bootstrap_servers, n)
+        ingest = run_ingest(broker.bootstrap_servers, Path(tmp) / "store", n)
+        broker_mb = broker_rss_mb()
+    ingest_rate = n / ingest["wall_s"]
+    result = {
+        "alerts": n, "mean_alert_bytes": round(total_bytes / n),
+        "ingest_alerts_per_s_per_core": round(ingest_rate, 1),
+        "ingest_alerts_per_cpu_s": round(n / ingest["cpu_s"], 1),
+        "decode_alerts_per_s_per_core": round(decode_rate, 1),
+        "ingest_decode_ratio": round(ingest_rate / decode_rate, 3),
+        "peak_rss_mb": round(ingest["peak_rss_mb"], 1),
+        "broker_rss_mb": round(broker_mb, 1),
+        "projected_night_200k_min": round(200_000 / ingest_rate / 60, 1),
+        "group_join_s": round(ingest["join_s"], 1),
+        "produce_alerts_per_s": round(n / produce_s, 1),
+        "machine": f"{platform.node()} {os.cpu_count()} cores, "
+                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python "
+                   f"{platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    out = ROOT / "bench" / "results" / "ingest.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_section("ingest", ingest_markdown(result))
+    print(json.dumps(result, indent=2))
+    print(f"ingest/decode ratio: {result['ingest_decode_ratio']}")
+
+
+def ingest_markdown(r: dict[str, object]) -> str:
+    return f"""## Ingest (`make bench-ingest`)
+
+{r['date']}, {r['machine']}. {r['alerts']} synthetic alerts of {r['mean_alert_bytes']} bytes on
+average (three gzipped FITS cutouts, up to 30 days of history), produced to the embedded Tansu
+broker, then consumed by **one** ingest process into the embedded SQLite store.
+
+| measure | value |
+|---|---|
+| ingest, Kafka to durable store (one process) | {r['ingest_alerts_per_s_per_core']} alerts/s |
+| ingest per CPU-second of the ingest process | {r['ingest_alerts_per_cpu_s']} alerts/s |
+| fastavro decode only (`fastavro.reader`, same messages) | {r['decode_alerts_per_s_per_core']} alerts/s |
+| **ingest / decode ratio** (goal >= 0.5) | **{r['ingest_decode_ratio']}** |
+| ingest peak RSS | {r['peak_rss_mb']} MB |
+| broker RSS holding the topic in memory | {r['broker_rss_mb']} MB |
+| projected time for a 200,000-alert ZTF night | {r['projected_night_200k_min']} min |
+| consumer group join (excluded above) | {r['group_join_s']} s |
+"""
+
+
+if __name__ == "__main__":
+    main()

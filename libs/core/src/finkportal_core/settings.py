@@ -1,0 +1,58 @@
+"""Settings shared in shape by every service.
+
+Each service declares one subclass of :class:`ServiceSettings` with its own
+``env_prefix`` (``FINK_INGEST_``, ``FINK_INDEXER_``...), so every field below is
+read from ``<PREFIX><FIELD>`` for that service only. Nothing else in the code
+base reads the environment.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection, observability and store settings common to every service."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        description="Kafka bootstrap servers, comma-separated host:port list.",
+    )
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT",
+        description="Kafka security.protocol: PLAINTEXT locally, SASL_SSL in production.",
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="SASL mechanism (e.g. SCRAM-SHA-512) when the protocol uses SASL."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    store_url: str = Field(
+        "sqlite:var/store",
+        description=(
+            "Where the tables live: 'sqlite:<directory>' for the embedded store, or "
+            "'hbase://<thrift-host>:<port>?table_prefix=<p>&pool_size=<n>' for HBase."
+        ),
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the Prometheus endpoint binds.")
+    log_level: str = Field("INFO", description="Root log level (DEBUG, INFO, WARNING...).")
+    log_json: bool = Field(True, description="Structured JSON log lines (false: plain text).")
+    kafka_max_poll_interval_ms: int = Field(
+        10000,
+        ge=1000,
+        description=(
+            "Consumer max.poll.interval.ms. Keep it small with the local Tansu broker (its group "
+            "join waits for it); services keep polling while they back off, so 10 s is safe."
+        ),
+    )
+    kafka_session_timeout_ms: int = Field(
+        6000, ge=1000, description="Consumer session.timeout.ms (failure detection)."
+    )
+    kafka_metadata_refresh_ms: int = Field(
+        10000,
+        ge=1000,
+        description="How often new topics matching a subscription pattern are discovered.",
+    )

@@ -1,0 +1,46 @@
+"""Ingest settings: every field is read from ``FINK_INGEST_<FIELD>``."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from finkportal_core.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    """Settings of the ingest service."""
+
+    model_config = SettingsConfigDict(env_prefix="FINK_INGEST_", extra="ignore", frozen=True)
+
+    topic_pattern: str = Field(
+        "^ztf_.*",
+        description="Regular expression of the nightly alert topics to subscribe to "
+        "(ZTF names them like ztf_20191101_programid1); must start with '^'.",
+    )
+    group_id: str = Field("finkportal-ingest", description="Kafka consumer group id.")
+    dead_letter_topic: str = Field(
+        "finkportal_ingest_dlq",
+        description="Topic receiving messages that cannot be decoded or stored, "
+        "with the reason in the 'reason' header.",
+    )
+    batch_size: int = Field(500, ge=1, le=100_000, description="Most alerts written per batch.")
+    batch_timeout_s: float = Field(
+        1.0, gt=0, description="Longest wait for a batch to fill before writing what is there."
+    )
+    backoff_initial_s: float = Field(
+        0.5, gt=0, description="First wait before retrying a write to an unavailable store."
+    )
+    backoff_max_s: float = Field(30.0, gt=0, description="Longest wait between write retries.")
+    metrics_port: int = Field(9101, ge=0, le=65535, description="Prometheus /metrics port.")
+    lag_interval_s: float = Field(
+        15.0, gt=0, description="How often the consumer lag gauge is refreshed."
+    )
+
+    @field_validator("topic_pattern")
+    @classmethod
+    def _pattern_is_regex(cls, value: str) -> str:
+        # librdkafka only treats a subscription as a regex when it starts with '^'.
+        if not value.startswith("^"):
+            raise ValueError("topic_pattern must start with '^' (a regular expression)")
+        return value

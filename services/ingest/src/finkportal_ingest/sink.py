@@ -1,0 +1,67 @@
+"""Write prepared batches to the store: history first, then the main rows."""
+
+from __future__ import annotations
+
+import logging
+
+from finkportal_core.storage.base import (
+    Row,
+    StorageError,
+    Store,
+    StoreUnavailableError,
+)
+from finkportal_core.tables import HISTORY_FAMILIES, HISTORY_TABLE, MAIN_FAMILIES, MAIN_TABLE
+
+from finkportal_ingest.batch import DeadLetter, PreparedBatch
+from finkportal_ingest.errors import TransientIngestError
+
+log = logging.getLogger(__name__)
+
+
+def ensure_tables(store: Store) -> None:
+    """Create the tables ingest writes (idempotent)."""
+    store.create_table(MAIN_TABLE, MAIN_FAMILIES)
+    store.create_table(HISTORY_TABLE, HISTORY_FAMILIES)
+
+
+class AlertSink:
+    """Durable, idempotent writes: rows are keyed by natural keys, so rewrites change nothing."""
+
+    def __init__(self, store: Store):
+        self._main = store.table(MAIN_TABLE)
+        self._history = store.table(HISTORY_TABLE)
+
+    def write(self, batch: PreparedBatch) -> None:
+        """Write the whole batch; a bad row makes the batch fall back to one message at a time.
+
+        Raises ``TransientIngestError`` when the store is unavailable: nothing may be
+        committed then, and the caller retries the same batch.
+        """
+        try:
+            self._write_rows(batch.main_rows, list(batch.history_rows.items()))
+        except StoreUnavailableError as exc:
+            raise TransientIngestError(str(exc)) from exc
+        except StorageError as exc:
+            log.warning("batch write refused, retrying per message", extra={"error": str(exc)})
+            self._write_each(batch)
+
+    def _write_rows(self, main_rows: list[Row], history_rows: list[Row]) -> None:
+        # History first: once a main row is readable its history is too.
+        if history_rows:
+            self._history.put_many(history_rows)
+        if main_rows:
+            self._main.put_many(main_rows)
+
+    def _write_each(self, batch: PreparedBatch) -> None:
+        """Isolate the messages the store refuses; they become dead letters."""
+        kept = []
+        for message, main, history in batch.rows_by_message:
+            try:
+                self._write_rows(main, history)
+                kept.append((message, main, history))
+            except StoreUnavailableError as exc:
+                raise TransientIngestError(str(exc)) from exc
+            except StorageError as exc:
+                batch.dead_letters.append(DeadLetter(message, f"store refused: {exc}", "store"))
+        batch.rows_by_message = kept
+        batch.main_rows = [row for _, main, _ in kept for row in main]

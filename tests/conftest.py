@@ -1,0 +1,37 @@
+"""Session fixtures: real processes started once per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from finkportal_tools.broker import EmbeddedBroker
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real ZTF alerts (``FINK_TEST_DATA_DIR``, default ``../shared/data``)."""
+    path = Path(os.environ.get("FINK_TEST_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+    if not (path / "alerts").is_dir():
+        pytest.skip(f"real alert directory {path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real Tansu broker for the whole session on a free loopback port."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(port=free_port(), log_path=log) as running:
+        yield running

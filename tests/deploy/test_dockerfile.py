@@ -1,0 +1,225 @@
+"""The Dockerfile: a lean, non-root target per service, and install steps that work.
+
+No image can be built here (no Docker engine), so the structure is read from the
+Dockerfile and its uv install steps are replayed on this machine, offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.deploy_files import REPO_ROOT, ServicePackage, of_kind, service_packages
+from tests.deploy.dockerfile_model import Dockerfile, Stage, exec_form, parse
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
+# Commands that fetch or compile: none may run in a final image's stages.
+BUILD_TOOLS = re.compile(
+    r"\b(pip install|uv|apt-get install|apt install|gcc|cc|make|git|curl|wget)\b")
+VENV = "/opt/venv"
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> Dockerfile:
+    return parse(DOCKERFILE)
+
+
+PACKAGES = service_packages()
+PACKAGE_IDS = [package.target for package in PACKAGES]
+
+
+def test_there_are_service_packages() -> None:
+    assert PACKAGES, "no pyproject.toml under services/*/"
+
+
+def test_base_image_is_python_311_slim(dockerfile: Dockerfile) -> None:
+    bases = {stage.base for stage in dockerfile.stages.values()} - set(dockerfile.stages)
+    assert bases == {"${PYTHON_IMAGE}"}
+    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", dockerfile.global_args["PYTHON_IMAGE"])
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_each_service_has_a_target_running_its_console_script(
+        dockerfile: Dockerfile, package: ServicePackage) -> None:
+    assert package.target in dockerfile.stages, f"no `--target {package.target}` stage"
+    entrypoint = dockerfile.last(package.target, "ENTRYPOINT")
+    assert entrypoint, f"{package.target} has no ENTRYPOINT"
+    command = exec_form(entrypoint)
+    assert len(command) == 1
+    assert command[0] in package.scripts, f"{command} is not a console script of {package.project}"
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_service_image_is_non_root_and_stops_on_sigterm(
+        dockerfile: Dockerfile, package: ServicePackage) -> None:
+    user = dockerfile.last(package.target, "USER")
+    assert user, "no USER: the image would run as root"
+    uid = user.split(":")[0]
+    # Numeric, so that Kubernetes' runAsNonRoot can verify it.
+    assert uid.isdigit()
+    assert int(uid) != 0
+    assert dockerfile.last(package.target, "STOPSIGNAL") == "SIGTERM"
+
+
+def test_kubernetes_runs_pods_as_the_image_user(
+        dockerfile: Dockerfile, rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for docs in rendered.values():
+        for deployment in of_kind(docs, "Deployment"):
+            user = dockerfile.last(deployment["metadata"]["name"], "USER")
+            assert user, deployment["metadata"]["name"]
+            context = deployment["spec"]["template"]["spec"]["securityContext"]
+            assert user == f"{context['runAsUser']}:{context['runAsGroup']}"
+
+
+def final_stages(dockerfile: Dockerfile, package: ServicePackage) -> list[Stage]:
+    return dockerfile.lineage(package.target)
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_service_image_has_no_build_tools(
+        dockerfile: Dockerfile, package: ServicePackage) -> None:
+    for stage in final_stages(dockerfile, package):
+        assert stage.name != "builder", f"{package.target} is built FROM the builder"
+        for command in stage.arguments("RUN"):
+            assert not BUILD_TOOLS.search(command), f"{stage.name} runs a build tool: {command}"
+        for copy in stage.arguments("COPY"):
+            if "--from=" in copy:
+                # Only the finished virtual environment crosses over.
+                assert f"--from={package.target}-venv" in copy
+                assert copy.split()[-2:] == [VENV, VENV]
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_exposed_port_is_the_metrics_port(
+        dockerfile: Dockerfile, package: ServicePackage) -> None:
+    env = dockerfile.env(package.target)
+    port = env[f"{package.env_prefix()}METRICS_PORT"]
+    assert dockerfile.last(package.target, "EXPOSE") == port
+    assert int(port) == package.settings_class().model_fields["metrics_port"].default
+    assert env[f"{package.env_prefix()}METRICS_HOST"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_install_is_locked_and_without_dev_dependencies(
+        dockerfile: Dockerfile, package: ServicePackage) -> None:
+    syncs = uv_sync_commands(dockerfile.stages[f"{package.target}-venv"])
+    assert syncs, "the venv stage runs no `uv sync`"
+    for tokens in syncs:
+        assert {"--frozen", "--no-dev"} <= set(tokens)
+        assert tokens[tokens.index("--package") + 1] == package.project
+    assert "--no-editable" in syncs[-1], "an editable install would point at /src"
+
+
+def test_dockerignore_keeps_local_state_out_but_not_the_sources(dockerfile: Dockerfile) -> None:
+    ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {"var", ".venv", "data", "tests", ".pytest_cache", "**/__pycache__"} <= ignored
+    for stage in dockerfile.stages.values():
+        for copy in stage.arguments("COPY"):
+            if "--from=" not in copy:
+                for source in copy.split()[:-1]:
+                    assert source.split("/")[0] not in ignored, f"COPY {source} is ignored"
+
+
+# ------------------------------------------------------------ replayed install
+
+
+def uv_sync_commands(stage: Stage) -> list[list[str]]:
+    """The `uv sync` RUN commands of a stage, as argument lists (mount flags dropped)."""
+    commands = []
+    for run in stage.arguments("RUN"):
+        tokens = [t for t in shlex.split(run) if not t.startswith("--mount=")]
+        if tokens[:2] == ["uv", "sync"]:
+            commands.append(tokens)
+    return commands
+
+
+def replay_copy(arguments: str, workdir: Path) -> None:
+    """`COPY src... dest` from the repository into ``workdir`` (Docker's semantics
+    for files into a directory and for directory contents)."""
+    *sources, dest = [a for a in arguments.split() if not a.startswith("--")]
+    target = workdir / dest
+    for source in sources:
+        path = REPO_ROOT / source
+        if path.is_dir():
+            shutil.copytree(path, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv"))
+        else:
+            into = target / path.name if dest.endswith("/") else target
+            into.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, into)
+
+
+def uv_environment(dockerfile: Dockerfile, stage: str, venv: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update({k: v for k, v in dockerfile.env(stage).items() if k.startswith("UV_")})
+    # This machine's Python 3.11 stands for the image's; the venv goes to a temp dir.
+    env.update(UV_PYTHON=sys.executable, UV_PROJECT_ENVIRONMENT=str(venv))
+    return env
+
+
+def replay_install(dockerfile: Dockerfile, stage: str, workdir: Path, venv: Path) -> None:
+    """Runs the COPY and `uv sync` steps of ``stage`` and its parents, in order,
+    offline (from uv's cache: a test never downloads)."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv not found"
+    env = uv_environment(dockerfile, stage, venv)
+    for step in reversed(dockerfile.lineage(stage)):
+        for instruction in step.instructions:
+            if instruction.keyword == "COPY" and "--from=" not in instruction.arguments:
+                replay_copy(instruction.arguments, workdir)
+            for tokens in uv_sync_commands(Stage(step.name, "", [instruction])):
+                result = subprocess.run([uv, *tokens[1:], "--offline", "--quiet"], cwd=workdir,
+                                        env=env, capture_output=True, text=True, timeout=300,
+                                        check=False)
+                if result.returncode and "offline" in result.stderr.lower():
+                    pytest.skip(f"uv cache lacks a locked package: {result.stderr[-500:]}")
+                assert result.returncode == 0, result.stderr
+
+
+def installed_modules(venv: Path) -> set[str]:
+    site_packages = next(venv.glob("lib/python3.*/site-packages"))
+    return {path.name.removesuffix(".py") for path in site_packages.iterdir()}
+
+
+def dev_group_modules() -> set[str]:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    names = (re.split(r"[<>=!~\[; ]", spec)[0] for spec in pyproject["dependency-groups"]["dev"])
+    return {name.lower().replace("-", "_") for name in names}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
+def test_replayed_install_gives_a_working_lean_venv(
+        dockerfile: Dockerfile, package: ServicePackage, tmp_path: Path) -> None:
+    workdir, venv = tmp_path / "src", tmp_path / "venv"
+    workdir.mkdir()
+    replay_install(dockerfile, f"{package.target}-venv", workdir, venv)
+    modules = installed_modules(venv)
+    assert package.module in modules
+    assert not modules & dev_group_modules(), "dev dependencies in the image"
+    assert "finkportal_tools" not in modules, "another workspace member in the image"
+    pth_files = " ".join(p.read_text() for p in venv.glob("lib/python3.*/site-packages/*.pth"))
+    assert str(workdir) not in pth_files, "editable install: the image would need /src"
+    shutil.rmtree(workdir)  # as in the final image: only the venv is copied
+    assert_console_script_reads_settings(venv, package)
+
+
+def assert_console_script_reads_settings(venv: Path, package: ServicePackage) -> None:
+    """The entry point imports every module and rejects a bad setting with a clear error."""
+    (script,) = package.scripts
+    bad = {f"{package.env_prefix()}LOG_JSON": "perhaps"}
+    result = subprocess.run([str(venv / "bin" / script)], env={"PATH": "/usr/bin:/bin", **bad},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "log_json" in result.stderr, result.stderr
