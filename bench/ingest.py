@@ -28,11 +28,10 @@ import psutil
 from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from finkportal_core.alerts import encode_ztf_message
-from finkportal_tools.broker import EmbeddedBroker
-from finkportal_tools.sim import generate_night
-
 from bench.report import write_section
+from finkportal_tools.broker import EmbeddedBroker
+from finkportal_tools.sim import NightConfig
+from finkportal_tools.sim.parallel import encoded_night
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "ztf_20240301_programid1"
@@ -44,8 +43,9 @@ def produce_night(bootstrap: str, n: int, seed: int) -> tuple[int, float]:
                          "batch.size": 4 * 1024 * 1024, "message.max.bytes": 8 * 1024 * 1024,
                          "queue.buffering.max.kbytes": 512 * 1024})
     total, start = 0, time.perf_counter()
-    for i, alert in enumerate(generate_night(n, seed=seed, night=date(2024, 3, 1))):
-        value = encode_ztf_message(alert)
+    config = NightConfig(n_alerts=n, seed=seed, night=date(2024, 3, 1))
+    for i, encoded in enumerate(encoded_night(config, workers=2)):
+        value = encoded.value
         total += len(value)
         while True:
             try:
@@ -127,7 +127,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     n = args.alerts
-    with tempfile.TemporaryDirectory(dir=ROOT / "var" if (ROOT / "var").is_dir() else None) as tmp, \
+    (ROOT / "var").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "var") as tmp, \
             EmbeddedBroker(port=19092, log_path=Path(tmp) / "tansu.log") as broker:
         broker.create_topics([TOPIC])
         total_bytes, produce_s = produce_night(broker.bootstrap_servers, n, args.seed)
@@ -169,7 +170,8 @@ broker, then consumed by **one** ingest process into the embedded SQLite store.
 |---|---|
 | ingest, Kafka to durable store (one process) | {r['ingest_alerts_per_s_per_core']} alerts/s |
 | ingest per CPU-second of the ingest process | {r['ingest_alerts_per_cpu_s']} alerts/s |
-| fastavro decode only (`fastavro.reader`, same messages) | {r['decode_alerts_per_s_per_core']} alerts/s |
+| fastavro decode only (`fastavro.reader`, same messages) | \
+{r['decode_alerts_per_s_per_core']} alerts/s |
 | **ingest / decode ratio** (goal >= 0.5) | **{r['ingest_decode_ratio']}** |
 | ingest peak RSS | {r['peak_rss_mb']} MB |
 | broker RSS holding the topic in memory | {r['broker_rss_mb']} MB |

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from finkportal_tools.broker import EmbeddedBroker
+from tests.support.hbase_process import HBaseDouble
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +36,10 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
     with EmbeddedBroker(port=free_port(), log_path=log) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def hbase_double() -> Iterator[HBaseDouble]:
+    """One HBase Thrift double process (happybase's own Hbase.thrift) for the session."""
+    with HBaseDouble() as double:
+        yield double

@@ -8,10 +8,10 @@ import struct
 from typing import Any
 
 import pytest
-from finkportal_core.codec import CellDecodeError, decode_value, encode_value, value_encoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from finkportal_core.codec import CellDecodeError, decode_value, encode_value, value_encoder
 from tests.support.compare import differences
 
 SCALARS = (

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from finkportal_core.alerts import Alert, InvalidAlertError
 from finkportal_core.codec import decode_value, encode_value
 from finkportal_core.storage import Store, open_store
@@ -30,9 +33,6 @@ from finkportal_core.tables import (
     row_key,
     rows_to_alert,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.core.alerts.real_alerts import RealAlerts, load_real_alerts
 from tests.core.alerts.strategies import synthetic_alerts
 from tests.support.compare import differences

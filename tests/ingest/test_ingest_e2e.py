@@ -16,7 +16,8 @@ from finkportal_core.alerts.files import UnsupportedAlertFileError
 from finkportal_core.storage import open_store
 from finkportal_core.tables import HISTORY_TABLE, MAIN_TABLE, alert_row_key, rows_to_alert
 from finkportal_tools.broker import EmbeddedBroker
-from finkportal_tools.sim import generate_night
+from finkportal_tools.sim import NightConfig, generate_night
+from finkportal_tools.sim.parallel import encoded_night
 from tests.ingest.conftest import wait_for_rows
 from tests.support.compare import differences
 from tests.support.kafka_io import committed_total, produce
@@ -74,7 +75,9 @@ def test_every_real_alert_reads_back_exactly(broker, real_data_dir, ingest_facto
 
 
 def synthetic_messages(n: int, seed: int) -> list[bytes]:
-    return [encode_ztf_message(a) for a in generate_night(n, seed=seed, night=date(2024, 3, 1))]
+    """A synthetic night in ZTF's wire form, built by two worker processes."""
+    config = NightConfig(n_alerts=n, seed=seed, night=date(2024, 3, 1))
+    return [encoded.value for encoded in encoded_night(config, workers=2)]
 
 
 @pytest.mark.slow
@@ -123,3 +126,18 @@ def test_sigterm_finishes_the_batch_commits_and_exits_zero(
     assert ingest.wait(timeout=30) == 0
     group = ingest.env["FINK_INGEST_GROUP_ID"]
     assert committed_total(broker.bootstrap_servers, group, topic) == 300
+
+
+def test_ingest_writes_through_the_hbase_adapter_over_thrift(
+        broker, ingest_factory, topic, hbase_double):
+    alerts = list(generate_night(80, seed=13, night=date(2024, 3, 5)))
+    produce(broker.bootstrap_servers, topic, (encode_ztf_message(a) for a in alerts))
+    url = f"{hbase_double.url}&table_prefix=ingest{topic[4:14]}_"
+    ingest = ingest_factory(store_url=url)
+    assert wait_for_rows(url, len(alerts), process=ingest) == len(alerts)
+    store = open_store(url)
+    try:
+        for alert in alerts:
+            assert not differences(alert, stored_alert(store, alert)), alert["candid"]
+    finally:
+        store.close()

@@ -16,11 +16,26 @@ from finkportal_core.tables import MAIN_TABLE
 from tests.conftest import free_port
 
 
+def stop_tree(demo: subprocess.Popen[str], children: list[psutil.Process]) -> None:
+    """Never leave the demo's broker or services behind, even when an assertion failed."""
+    if demo.poll() is None:
+        children = children or psutil.Process(demo.pid).children(recursive=True)
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+    for child in children:
+        if child.is_running():
+            child.kill()
+
+
 def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
     env = {**os.environ, "FINK_TOOLS_DATA_DIR": str(tmp_path / "absent"),
            "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"),
            "FINK_TOOLS_STORE_URL": f"sqlite:{tmp_path / 'demo' / 'store'}",
-           "FINK_TOOLS_KAFKA_PORT": str(free_port()), "FINK_TOOLS_SYNTHETIC_ALERTS": "150"}
+           "FINK_TOOLS_KAFKA_PORT": str(free_port()), "FINK_TOOLS_SYNTHETIC_ALERTS": "150",
+           "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port())}
     demo = subprocess.Popen([sys.executable, "-m", "finkportal_tools.cli", "demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     children: list[psutil.Process] = []
@@ -40,9 +55,8 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
     finally:
-        if demo.poll() is None:
-            demo.kill()
-    gone, alive = psutil.wait_procs(children, timeout=10)
+        stop_tree(demo, children)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"processes left running: {alive}"
     store = open_store(f"sqlite:{tmp_path / 'demo' / 'store'}")
     try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+
 from finkportal_core.alerts import ZTF_ROOT_FIELDS, alert_files, decode_message, iter_alert_files
 from finkportal_tools.replay import add_replay_parser, replay, ztf_topic
-
 from tests.conftest import free_port
 
 NIGHT_DIR = "alerts/astrolabsoftware_fink-alert-simulator"  # one night, ZTF 3.2 packets

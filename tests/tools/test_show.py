@@ -41,12 +41,14 @@ def test_show_prints_alerts_and_light_curve_from_the_store(tmp_path: Path):
 def test_show_says_so_for_an_unknown_object_or_an_empty_store(tmp_path: Path):
     url = f"sqlite:{tmp_path / 'store'}"
     empty = run_show("ZTF99zzzzzzz", "--store-url", url)
-    assert empty.returncode == 1 and "has ingest run" in empty.stdout
+    assert empty.returncode == 1
+    assert "has ingest run" in empty.stdout
     store = open_store(url)
     ensure_tables(store)
     store.close()
     unknown = run_show("ZTF99zzzzzzz", "--store-url", url)
-    assert unknown.returncode == 1 and "no alert stored for ZTF99zzzzzzz" in unknown.stdout
+    assert unknown.returncode == 1
+    assert "no alert stored for ZTF99zzzzzzz" in unknown.stdout
 
 
 def test_light_curve_uses_alerts_then_history_and_marks_upper_limits():

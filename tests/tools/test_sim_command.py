@@ -7,6 +7,7 @@ import json
 from datetime import date
 
 import pytest
+
 from finkportal_core.alerts import alert_files, iter_alert_files
 from finkportal_tools.sim import add_generate_parser, generate_night
 from finkportal_tools.sim.command import parse_mix

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
+
 from finkportal_tools.sim import generate_night_with_truth
 from finkportal_tools.sim.fits import BLOCK, fits_bytes, gzipped_fits
 

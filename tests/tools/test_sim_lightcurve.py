@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.timeseries import LombScargle
+
 from finkportal_tools.sim import simulate_light_curve
 from finkportal_tools.sim.models import microlensing_mag
 

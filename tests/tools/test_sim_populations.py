@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 from astropy.timeseries import LombScargle
+
 from finkportal_tools.sim import generate_night_with_truth
 from finkportal_tools.sim.models import periodic_mag, pspl_magnification, sn_ia_mag
 from finkportal_tools.sim.photometry import dc_mag

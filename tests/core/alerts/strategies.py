@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from finkportal_core.alerts import ZTF_ROOT_FIELDS, Alert
 from hypothesis import strategies as st
+
+from finkportal_core.alerts import ZTF_ROOT_FIELDS, Alert
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 SCALARS = st.none() | st.booleans() | INT64 | st.floats() | st.text() | st.binary()

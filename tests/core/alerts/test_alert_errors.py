@@ -12,6 +12,9 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from finkportal_core.alerts import (
     Alert,
     AlertDecodeError,
@@ -24,8 +27,6 @@ from finkportal_core.alerts import (
     validate_alert,
 )
 from finkportal_core.alerts.container import SYNC_SIZE, container_block, container_header
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ALERT: Alert = {
     "schemavsn": "4.02",

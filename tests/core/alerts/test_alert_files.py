@@ -13,6 +13,7 @@ from typing import Any
 
 import fastavro
 import pytest
+
 from finkportal_core.alerts import (
     UnsupportedAlertFileError,
     alert_files,
@@ -21,7 +22,6 @@ from finkportal_core.alerts import (
     normalize_record,
     validate_alert,
 )
-
 from tests.core.alerts.real_alerts import RealAlerts
 from tests.support.compare import differences
 

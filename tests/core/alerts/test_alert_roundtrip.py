@@ -10,6 +10,8 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import HealthCheck, given, settings
+
 from finkportal_core.alerts import (
     Alert,
     AlertEncodeError,
@@ -19,8 +21,6 @@ from finkportal_core.alerts import (
     packaged_schema,
     schema_for,
 )
-from hypothesis import HealthCheck, given, settings
-
 from tests.core.alerts.real_alerts import RealAlerts
 from tests.core.alerts.strategies import synthetic_alerts
 from tests.support.compare import differences

@@ -8,18 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from finkportal_core.storage import Store, open_store
 
+from finkportal_core.storage import Store, open_store
 from tests.support.hbase_process import HBaseDouble
 
 _prefixes = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def hbase_double() -> Iterator[HBaseDouble]:
-    """One HBase Thrift double process for the whole session."""
-    with HBaseDouble() as double:
-        yield double
 
 
 def open_test_store(kind: str, tmp_path: Path, double: HBaseDouble | None) -> Store:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 
-from finkportal_core.storage import Store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from finkportal_core.storage import Store
 from tests.core.storage.model import Model, expected_get_many, expected_scan
 
 # Few distinct bytes, so that keys collide, share prefixes and sit on 0x00/0xff edges.

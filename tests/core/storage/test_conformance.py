@@ -6,13 +6,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from finkportal_core.storage import (
     InvalidRequestError,
     Store,
     Table,
     TableNotFoundError,
 )
-
 from tests.core.storage.model import expected_get_many, expected_scan
 
 FAMILIES = ["i", "d", "b"]

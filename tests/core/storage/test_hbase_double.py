@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import happybase
 import pytest
+from thriftpy2.thrift import TApplicationException
+
 from finkportal_core.storage._hbase_errors import (
     HBaseAlreadyExists,
     HBaseIllegalArgument,
     HBaseIOError,
 )
-from thriftpy2.thrift import TApplicationException
-
 from tests.support.hbase_process import HBaseDouble
 
 _names = itertools.count(1)

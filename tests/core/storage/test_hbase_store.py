@@ -6,6 +6,7 @@ import time
 
 import happybase
 import pytest
+
 from finkportal_core.storage import (
     InvalidRequestError,
     StoreUnavailableError,
@@ -13,7 +14,6 @@ from finkportal_core.storage import (
     open_store,
 )
 from finkportal_core.storage.hbase import HBaseStore
-
 from tests.support.hbase_process import HBaseDouble
 
 ROWS = [(bytes([n, 0xFF - n]), {b"i:v": bytes(range(n, 256)), b"d:e": b""}) for n in range(40)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from finkportal_core.storage import open_store
 from finkportal_core.storage._urls import HBaseUrl, SqliteUrl, parse_store_url
 from finkportal_core.storage.hbase import HBaseStore
 from finkportal_core.storage.sqlite import SqliteStore
-
 from tests.support.hbase_process import HBaseDouble
 
 
@@ -17,6 +17,7 @@ from tests.support.hbase_process import HBaseDouble
     ("sqlite:var/store", SqliteUrl("var/store")),
     ("sqlite:/abs/dir?synchronous=full", SqliteUrl("/abs/dir", "full")),
     ("sqlite:///abs/dir", SqliteUrl("/abs/dir")),
+    ("sqlite:d?busy_timeout_ms=250", SqliteUrl("d", "normal", 250)),
     ("hbase://hbase-thrift", HBaseUrl("hbase-thrift")),
     ("hbase://10.0.0.5:9095?table_prefix=fink&pool_size=8&transport=framed&protocol=compact"
      "&timeout_ms=5000",
@@ -30,6 +31,7 @@ def test_accepted_urls(url: str, parsed: object) -> None:
 @pytest.mark.parametrize("url", [
     "", "var/store", "postgres://x", "sqlite:", "sqlite://host/dir", "sqlite:d?synchronous=off",
     "sqlite:d?journal=wal", "sqlite:d?synchronous=full&synchronous=normal", "sqlite:d?bad",
+    "sqlite:d?busy_timeout_ms=0", "sqlite:d?busy_timeout_ms=soon",
     "hbase://", "hbase://h:notaport", "hbase://h:99999", "hbase://h:1/path", "hbase://h?x=1",
     "hbase://h?pool_size=0", "hbase://h?pool_size=two", "hbase://h?transport=http",
     "hbase://h?protocol=json", "hbase://h?table_prefix=", "hbase://user@h", "HBASE://h",

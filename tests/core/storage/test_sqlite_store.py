@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from finkportal_core.storage import (
     StorageError,
     StoreUnavailableError,
@@ -23,7 +24,6 @@ from finkportal_core.storage import (
     open_store,
 )
 from finkportal_core.storage.sqlite import SqliteOptions, SqliteStore
-
 from tests.support import storage_workers
 from tests.support.storage_workers import TABLE, batch_rows, write_batches
 

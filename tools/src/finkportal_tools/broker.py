@@ -61,7 +61,9 @@ class EmbeddedBroker:
                 return
             time.sleep(0.05)
         self.stop()
-        raise BrokerStartError(f"broker not listening on {self.bootstrap_servers} after {timeout_s}s")
+        raise BrokerStartError(
+            f"broker not listening on {self.bootstrap_servers} after {timeout_s}s"
+        )
 
     def create_topics(self, names: Sequence[str], partitions: int = 1) -> None:
         """Create topics (existing ones are left as they are)."""

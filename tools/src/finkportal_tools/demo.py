@@ -25,7 +25,6 @@ from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.processes import ServiceSpec, Supervisor
 from finkportal_tools.settings import ToolsSettings
 
-INGEST_METRICS_PORT = 9101
 DEMO_TOPIC = "ztf_20181129_programid1"
 DEAD_LETTER_TOPIC = "finkportal_ingest_dlq"
 
@@ -34,7 +33,7 @@ def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
     """Every service of the cluster with the embedded settings."""
     common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "STORE_URL": settings.store_url}
     ingest = {f"FINK_INGEST_{k}": v for k, v in common.items()}
-    ingest["FINK_INGEST_METRICS_PORT"] = str(INGEST_METRICS_PORT)
+    ingest["FINK_INGEST_METRICS_PORT"] = str(settings.ingest_metrics_port)
     return [ServiceSpec("ingest", "finkportal_ingest", ingest)]
 
 
@@ -67,21 +66,26 @@ def replay_night(settings: ToolsSettings, bootstrap: str) -> int:
     return int(summary.produced)
 
 
-def wait_ingested(expected: int, stop: threading.Event, timeout_s: float = 600) -> float:
-    """Wait until ingest has handled every replayed message; return what it handled."""
-    url = f"http://127.0.0.1:{INGEST_METRICS_PORT}/metrics"
+def wait_ingested(url: str, expected: int, stop: threading.Event,
+                  timeout_s: float = 600) -> float:
+    """Wait until ingest has stored or dead-lettered every replayed message."""
     deadline = time.monotonic() + timeout_s
     handled = 0.0
     while time.monotonic() < deadline and not stop.is_set():
-        handled = metric_total(url, "ingest_alerts_consumed")
+        handled = (metric_total(url, "ingest_alerts_written")
+                   + metric_total(url, "ingest_alerts_dead_lettered"))
         if handled >= expected:
             break
-        stop.wait(1.0)
+        stop.wait(0.5)
     return handled
 
 
+def ingest_metrics_url(settings: ToolsSettings) -> str:
+    return f"http://127.0.0.1:{settings.ingest_metrics_port}/metrics"
+
+
 def print_where_to_look(settings: ToolsSettings, bootstrap: str, log_dir: Path) -> None:
-    url = f"http://127.0.0.1:{INGEST_METRICS_PORT}/metrics"
+    url = ingest_metrics_url(settings)
     written = metric_total(url, "ingest_alerts_written")
     dead = metric_total(url, "ingest_alerts_dead_lettered")
     print(f"""
@@ -125,7 +129,7 @@ def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Su
     for spec in service_specs(settings, broker.bootstrap_servers):
         supervisor.start(spec)
     sent = replay_night(settings, broker.bootstrap_servers)
-    wait_ingested(sent, stop)
+    wait_ingested(ingest_metrics_url(settings), sent, stop)
     print_where_to_look(settings, broker.bootstrap_servers, log_dir)
     while not stop.is_set():
         if dead := supervisor.dead():

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from confluent_kafka import KafkaError, Message, Producer
+
 from finkportal_core.alerts import (
     CUTOUT_FIELDS,
     Alert,
@@ -36,7 +37,6 @@ from finkportal_core.alerts import (
     validate_alert,
 )
 from finkportal_core.kafka import MAX_MESSAGE_BYTES
-
 from finkportal_tools.broker import create_topics
 from finkportal_tools.sim.night import NightConfig
 from finkportal_tools.sim.parallel import encoded_night, ztf_wire_message

@@ -83,8 +83,9 @@ def ascii_plot(points: list[Point], width: int = 72, height: int = 14) -> list[s
 
 
 def _alert_lines(alerts: Iterable[dict[str, Any]]) -> list[str]:
-    header = f"{'candid':>20} {'jd':>15} {'band':>4} {'magpsf':>7} {'err':>6} {'ra':>11} {'dec':>11}"
-    lines = [header]
+    titles = ("candid", 20), ("jd", 15), ("band", 4), ("magpsf", 7), ("err", 6), ("ra", 11), \
+        ("dec", 11)
+    lines = [" ".join(f"{title:>{width}}" for title, width in titles)]
     for a in alerts:
         lines.append(f"{a['i:candid']:>20} {a['i:jd']:>15.7f} {BAND_NAMES.get(a['i:fid'], '?'):>4} "
                      f"{a['i:magpsf']:>7.3f} {a['i:sigmapsf']:>6.3f} {a['i:ra']:>11.6f} "

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from finkportal_core.logging import configure_logging
 from finkportal_core.metrics import MetricsServer
 from finkportal_core.storage import open_store
-
 from finkportal_ingest.metrics import IngestMetrics
 from finkportal_ingest.service import IngestService
 from finkportal_ingest.settings import IngestSettings

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from finkportal_core.alerts import AlertDecodeError, InvalidAlertError, decode_message, validate_alert
+from finkportal_core.alerts import (
+    AlertDecodeError,
+    InvalidAlertError,
+    decode_message,
+    validate_alert,
+)
 from finkportal_core.storage.base import Row
 from finkportal_core.tables import alert_to_rows
 
@@ -61,6 +66,7 @@ def prepare_batch(messages: list[Any]) -> PreparedBatch:
             continue
         batch.main_rows.extend(main)
         for key, cells in history:
-            batch.history_rows.setdefault(key, {}).update(cells)
+            # A history key ends with a digest of its cells: same key, same row.
+            batch.history_rows.setdefault(key, cells)
         batch.rows_by_message.append((message, main, history))
     return batch

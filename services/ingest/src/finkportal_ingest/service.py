@@ -11,7 +11,6 @@ from confluent_kafka import Consumer, KafkaError, Producer
 
 from finkportal_core.kafka import consumer_lag, make_consumer, make_producer, next_offsets
 from finkportal_core.storage.base import Store
-
 from finkportal_ingest.batch import DeadLetter, PreparedBatch, prepare_batch
 from finkportal_ingest.errors import TransientIngestError
 from finkportal_ingest.metrics import IngestMetrics
@@ -27,7 +26,7 @@ class IngestService:
     def __init__(self, settings: IngestSettings, store: Store, metrics: IngestMetrics):
         self.settings = settings
         self.metrics = metrics
-        self.sink = AlertSink(store)
+        self.sink = AlertSink(store, settings.history_cache_keys)
         self.consumer: Consumer = make_consumer(settings, settings.group_id)
         self.producer: Producer = make_producer(settings)
         self._stopping = threading.Event()
@@ -66,27 +65,30 @@ class IngestService:
 
     def _process(self, messages: list[Any]) -> None:
         batch = prepare_batch(messages)
-        if not self._write_until_durable(batch):
+        history_written = self._write_until_durable(batch)
+        if history_written is None:
             return  # stopping while the store is down: nothing committed, all re-delivered
         self._dead_letter(batch.dead_letters)
         self._commit(messages)
         self.metrics.written.inc(batch.alert_count)
-        self.metrics.history_written.inc(len(batch.history_rows))
+        self.metrics.history_written.inc(history_written)
 
-    def _write_until_durable(self, batch: PreparedBatch) -> bool:
-        """Retry with exponential backoff, keeping group membership by polling while paused."""
+    def _write_until_durable(self, batch: PreparedBatch) -> int | None:
+        """History rows written, after retries with exponential backoff (None: stopping).
+
+        While backing off the consumer is paused but keeps polling, so it stays in the group.
+        """
         delay = self.settings.backoff_initial_s
         while True:
             try:
                 with self.metrics.batch_seconds.time():
-                    self.sink.write(batch)
-                return True
+                    return self.sink.write(batch)
             except TransientIngestError as exc:
                 self.metrics.write_retries.inc()
                 log.warning("store unavailable, backing off",
                             extra={"error": str(exc), "retry_in_s": delay})
             if not self._paused_wait(delay):
-                return False
+                return None
             delay = min(delay * 2, self.settings.backoff_max_s)
 
     def _paused_wait(self, seconds: float) -> bool:
@@ -143,7 +145,7 @@ class IngestService:
         log.info("ingest stopped")
 
 
-def _dead_letter_headers(dead: DeadLetter) -> list[tuple[str, bytes]]:
+def _dead_letter_headers(dead: DeadLetter) -> list[tuple[str, str | bytes | None]]:
     message = dead.message
     return [
         ("reason", dead.reason.encode()),

@@ -33,6 +33,11 @@ class IngestSettings(ServiceSettings):
     )
     backoff_max_s: float = Field(30.0, gt=0, description="Longest wait between write retries.")
     metrics_port: int = Field(9101, ge=0, le=65535, description="Prometheus /metrics port.")
+    history_cache_keys: int = Field(
+        1_000_000, ge=0,
+        description="How many recently written history-row keys ingest remembers so the next "
+        "alerts of an object skip rewriting identical history (~100 bytes each; 0 disables).",
+    )
     lag_interval_s: float = Field(
         15.0, gt=0, description="How often the consumer lag gauge is refreshed."
     )

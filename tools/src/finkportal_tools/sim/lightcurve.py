@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from finkportal_tools.sim.models import model_mag
 from finkportal_tools.sim.photometry import dc_mag, mag_to_flux, observe
-from finkportal_tools.sim.population import DRAWS, Source, _mean_mags, draw_periodic
+from finkportal_tools.sim.population import DRAWS, Source, draw_periodic, mean_mags
 
 LIGHT_CURVE_KINDS = ("sn_ia", "periodic", "microlensing")
 DEFAULT_START_JD = 2460200.5
@@ -81,7 +81,7 @@ def _source_for(kind: str, params: Mapping[str, Any] | None, rng: np.random.Gene
     source.params.update(params or {})
     if kind == "periodic":
         p = source.params
-        source.reference_mag = _mean_mags("periodic", p, p["period"], p["epoch"])
+        source.reference_mag = mean_mags("periodic", p, p["period"], p["epoch"])
     elif kind == "microlensing":
         source.reference_mag = (source.params["baseline_mag_g"], source.params["baseline_mag_r"])
     source.truth.update(source.params, type=kind)

@@ -16,8 +16,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from finkportal_core.alerts.model import Alert
 
+from finkportal_core.alerts.model import Alert
 from finkportal_tools.sim.alert import build_alert, epoch_pid, history_stats
 from finkportal_tools.sim.cutouts import CutoutFactory
 from finkportal_tools.sim.fink import fink_values
@@ -131,7 +131,7 @@ class NightSimulator:
     def _draw(self, state: _FieldState, quota: int, visit: int) -> SimObject:
         state.draws += 1
         if state.draws > _MAX_DRAWS_PER_ALERT * max(quota, 1):
-            raise RuntimeError("the population mix almost never produces a detection; "
+            raise ValueError("the population mix almost never produces a detection; "
                                "add brighter kinds (sn_ia, periodic, asteroid)")
         source = draw_source(state.rng, self._kinds, self._probs, state.jd_tonight)
         single = visit if not source.real else None

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from finkportal_core.alerts import ZTF_ROOT_FIELDS, Alert, encode_ztf_message
-
 from finkportal_tools.sim.night import NightConfig, NightSimulator
 
 

@@ -22,7 +22,7 @@ DETECTION_SNR = 5.0
 _GAIN = 1.6
 # Calibration floor, added in quadrature (mag).
 _FLOOR_MAG = 0.01
-_MAG_PER_LN = 2.5 / math.log(10.0)
+MAG_PER_LN = 2.5 / math.log(10.0)
 
 
 def mag_to_flux(mag: FloatArray | float) -> FloatArray:
@@ -46,7 +46,7 @@ def flux_sigma(total_flux: FloatArray, diffmaglim: FloatArray) -> FloatArray:
 
 def mag_error(flux: FloatArray, sigma: FloatArray) -> FloatArray:
     """Magnitude error for a flux measured with ``sigma``, with a calibration floor."""
-    err: FloatArray = np.hypot(_MAG_PER_LN * sigma / np.abs(flux), _FLOOR_MAG)
+    err: FloatArray = np.hypot(MAG_PER_LN * sigma / np.abs(flux), _FLOOR_MAG)
     return err
 
 

@@ -133,7 +133,7 @@ def draw_periodic(
         raise ValueError(f"periodic subtype must be one of {sorted(_PERIODIC_SUBTYPES)}")
     params = _PERIODIC_DRAWS[subtype](rng)
     params.update(subtype=subtype, epoch=jd_tonight - _uniform(rng, 0.0, params["period"]))
-    reference = _mean_mags("periodic", params, params["period"], params["epoch"])
+    reference = mean_mags("periodic", params, params["period"], params["epoch"])
     truth = {**params, "simbad_type": _SIMBAD_TYPES[subtype]}
     catalog = _star_catalog(rng, *reference)
     return Source("periodic", "periodic", params, reference, catalog, truth,
@@ -167,7 +167,7 @@ _PERIODIC_DRAWS: dict[str, Callable[[np.random.Generator], dict[str, Any]]] = {
 }
 
 
-def _mean_mags(model: str, params: Mapping[str, Any], period: float, epoch: float) -> tuple:
+def mean_mags(model: str, params: Mapping[str, Any], period: float, epoch: float) -> tuple:
     """Flux-averaged magnitude per band over one period: what a deep reference sees."""
     t = epoch + np.linspace(0.0, period, 256, endpoint=False)
     means = []

@@ -10,7 +10,7 @@ import numpy as np
 
 from finkportal_tools.sim.identifiers import candidate_id, processing_id
 from finkportal_tools.sim.objects import SimObject, measured_position
-from finkportal_tools.sim.photometry import _MAG_PER_LN
+from finkportal_tools.sim.photometry import MAG_PER_LN
 from finkportal_tools.sim.survey import JD_UNIX_EPOCH
 
 PROGRAM_PI = "Kulkarni"
@@ -85,7 +85,7 @@ def _reference_fields(obj: SimObject, fid: int) -> dict[str, Any]:
     }
 
 
-def _sso_fields(obj: SimObject, magpsf: float) -> dict[str, Any]:
+def _sso_fields(obj: SimObject) -> dict[str, Any]:
     truth = obj.source.truth
     if obj.source.kind != "asteroid":
         return dict(_NO_SSO)
@@ -117,8 +117,8 @@ def detection_fields(obj: SimObject, epoch: int) -> dict[str, Any]:
         "aimagerat": aimage / fwhm, "bimagerat": bimage / fwhm,
         "elong": float(q.elong[epoch]), "nneg": int(q.nbad[epoch] * 3),
         "nbad": int(q.nbad[epoch]), "rb": float(q.rb[epoch]),
-        "sumrat": 1.0 if obj.source.real else 0.6, "scorr": _MAG_PER_LN / sigmapsf,
-        **_reference_fields(obj, fid), **_sso_fields(obj, magpsf),
+        "sumrat": 1.0 if obj.source.real else 0.6, "scorr": MAG_PER_LN / sigmapsf,
+        **_reference_fields(obj, fid), **_sso_fields(obj),
     }
 
 

@@ -10,8 +10,8 @@ caller. Every malformed input raises :class:`AlertDecodeError`.
 from __future__ import annotations
 
 import bz2
+import hashlib
 import lzma
-import os
 import zlib
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -151,13 +151,19 @@ def _inflate(inflate: Callable[[bytes], bytes], data: bytes, codec: str) -> byte
 
 
 def container_header(schema_text: bytes, codec: str = "null") -> bytes:
-    """Magic, metadata and a fresh random sync marker for a new container."""
+    """Magic, metadata and a sync marker for a new container.
+
+    The marker is a digest of the schema rather than random bytes: it is as unlikely
+    to occur in the data, and it makes encoding deterministic (same alert, same bytes
+    in any process), which replays and simulator seeds rely on.
+    """
     entries = (("avro.schema", schema_text), ("avro.codec", codec.encode()))
     body = b"".join(
         write_long(len(key)) + key.encode() + write_long(len(value)) + value
         for key, value in entries
     )
-    return MAGIC + write_long(len(entries)) + body + write_long(0) + os.urandom(SYNC_SIZE)
+    sync = hashlib.sha256(schema_text).digest()[:SYNC_SIZE]
+    return MAGIC + write_long(len(entries)) + body + write_long(0) + sync
 
 
 def container_block(records: bytes, count: int, sync: bytes) -> bytes:

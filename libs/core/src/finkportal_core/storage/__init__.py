@@ -2,9 +2,9 @@
 
 ``open_store(settings.store_url)`` is the only way services obtain a store:
 
-- ``sqlite:<directory>[?synchronous=normal|full]``: the embedded store (a directory
-  of SQLite files, created if missing; relative paths are relative to the
-  working directory);
+- ``sqlite:<directory>[?synchronous=normal|full&busy_timeout_ms=<ms>]``: the
+  embedded store (a directory of SQLite files, created if missing; relative paths
+  are relative to the working directory);
 - ``hbase://<host>[:<port>][?table_prefix=..&pool_size=..&transport=buffered|framed
   &protocol=binary|compact&timeout_ms=..]``: HBase through its Thrift gateway.
 """
@@ -43,7 +43,9 @@ def open_store(url: str) -> Store:
     if isinstance(parsed, SqliteUrl):
         from finkportal_core.storage.sqlite import SqliteOptions, SqliteStore
 
-        return SqliteStore(parsed.directory, SqliteOptions(synchronous=parsed.synchronous))
+        options = SqliteOptions(synchronous=parsed.synchronous,
+                                busy_timeout_s=parsed.busy_timeout_ms / 1000)
+        return SqliteStore(parsed.directory, options)
     return _open_hbase(parsed)
 
 

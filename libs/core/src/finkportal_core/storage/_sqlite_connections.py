@@ -55,7 +55,7 @@ class SqliteOptions:
     synchronous: str = "normal"
     busy_timeout_s: float = 30.0
     page_size: int = 16384
-    wal_autocheckpoint_pages: int = 1000
+    wal_autocheckpoint_pages: int = 4096
     cache_size_kib: int = 32768
 
     def __post_init__(self) -> None:

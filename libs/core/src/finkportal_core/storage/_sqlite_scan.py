@@ -12,7 +12,7 @@ that filled their batch, below which every family is complete.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,8 +69,12 @@ def _scan_sql(family: str, has_low: bool, low_inclusive: bool, has_high: bool,
     return f'SELECT row, cells FROM "f_{family}"{where} ORDER BY row {order} LIMIT ?'
 
 
-def scan_batches(plan: ScanPlan, read_batch: ReadBatch) -> Iterator[list[Row]]:
-    """Yield the scan's rows batch by batch; ``read_batch`` runs the statements of one batch."""
+def scan_rows(plan: ScanPlan, read_batch: ReadBatch) -> Iterator[Row]:
+    """Yield the scan's rows; ``read_batch`` runs the statements of one batch.
+
+    Rows are unpacked as they are yielded, after the batch's read transaction
+    ended: a consumer that drops rows as it goes keeps only packed bytes.
+    """
     window = _Window(plan.low, True, plan.high)
     remaining = plan.limit
     families = plan.selection.families
@@ -79,12 +83,12 @@ def scan_batches(plan: ScanPlan, read_batch: ReadBatch) -> Iterator[list[Row]]:
         fetched = read_batch([window.statement(f, plan.reverse, size) for f in families],
                              len(families) > 1)
         frontier = _frontier(fetched, size, plan.reverse)
-        rows = _assemble(fetched, frontier, plan)
-        if remaining is not None:
-            rows = rows[:remaining]
-            remaining -= len(rows)
-        if rows:
-            yield rows
+        for row in _assemble(fetched, frontier, plan):
+            yield row
+            if remaining is not None:
+                remaining -= 1
+                if remaining == 0:
+                    return
         if frontier is None:
             return
         window = window.after(frontier, plan.reverse)
@@ -98,12 +102,10 @@ def _frontier(fetched: Fetched, size: int, reverse: bool) -> bytes | None:
     return max(full) if reverse else min(full)
 
 
-def _assemble(fetched: Fetched, frontier: bytes | None, plan: ScanPlan) -> list[Row]:
-    pick = plan.selection.pick
+def _assemble(fetched: Fetched, frontier: bytes | None, plan: ScanPlan) -> Iterable[Row]:
     if len(fetched) == 1:
-        family, packed_rows = fetched[0]
-        picked = ((key, pick(family, msgpack.unpackb(packed))) for key, packed in packed_rows)
-        return [(key, cells) for key, cells in picked if cells]
+        return _one_family(*fetched[0], plan.selection)
+    pick = plan.selection.pick
     merged: dict[bytes, dict[bytes, bytes]] = {}
     for family, packed_rows in fetched:
         for key, packed in packed_rows:
@@ -113,3 +115,13 @@ def _assemble(fetched: Fetched, frontier: bytes | None, plan: ScanPlan) -> list[
             if cells:
                 merged.setdefault(key, {}).update(cells)
     return [(key, merged[key]) for key in sorted(merged, reverse=plan.reverse)]
+
+
+def _one_family(family: str, packed_rows: list[tuple[bytes, bytes]], selection: Selection
+                ) -> Iterator[Row]:
+    # Every fetched row is within the frontier: it is the last one, or there is none.
+    pick = selection.pick
+    for key, packed in packed_rows:
+        cells = pick(family, msgpack.unpackb(packed))
+        if cells:
+            yield key, cells

@@ -21,7 +21,7 @@ from finkportal_core.storage._sqlite_connections import (
     Handle,
     sqlite_errors,
 )
-from finkportal_core.storage._sqlite_scan import ScanPlan, scan_batches
+from finkportal_core.storage._sqlite_scan import Fetched, ScanPlan, Statement, scan_rows
 from finkportal_core.storage.base import (
     Cells,
     InvalidRequestError,
@@ -49,6 +49,11 @@ def _upsert_sql(family: str) -> str:
         "ON CONFLICT(row) DO UPDATE SET cells = fp_merge(cells, excluded.cells) "
         "WHERE cells IS NOT excluded.cells"
     )
+
+
+@lru_cache(maxsize=256)
+def _select_one_sql(family: str) -> str:
+    return f'SELECT cells FROM "f_{family}" WHERE row = ?'
 
 
 @lru_cache(maxsize=1024)
@@ -124,8 +129,16 @@ class SqliteTable:
 
     def get(self, row: bytes, columns: Sequence[bytes] | None = None) -> dict[bytes, bytes]:
         check_row_key(row)
-        found = self.get_many([row], columns)
-        return found[0][1] if found else {}
+        selection = select(columns, self.layout)
+        found: dict[bytes, bytes] = {}
+        with self._errors():
+            db = self._handle().db
+            with _snapshot(db, len(selection.by_family) > 1):
+                for family in selection.families:
+                    hit = db.execute(_select_one_sql(family), (row,)).fetchone()
+                    if hit is not None:
+                        found.update(selection.pick(family, msgpack.unpackb(hit[0])))
+        return found
 
     def get_many(
         self, rows: Sequence[bytes], columns: Sequence[bytes] | None = None
@@ -169,24 +182,15 @@ class SqliteTable:
         low, high = scan_bounds(row_start, row_stop, row_prefix)
         check_scan_sizes(limit, batch_size)
         plan = ScanPlan(select(columns, self.layout), low, high, bool(reverse), limit, batch_size)
-        return self._scan(plan)
 
-    def _scan(self, plan: ScanPlan) -> Iterator[Row]:
-        batches = scan_batches(plan, self._read_batch)
-        while True:
-            with self._errors():
-                batch = next(batches, None)
-            if batch is None:
-                return
-            yield from batch
+        return scan_rows(plan, self._read_batch)
 
-    def _read_batch(self, statements: list[tuple[str, str, list[object]]], many: bool) -> list[
-        tuple[str, list[tuple[bytes, bytes]]]
-    ]:
-        db = self._handle().db
-        with _snapshot(db, many):
-            return [(family, db.execute(sql, params).fetchall())
-                    for family, sql, params in statements]
+    def _read_batch(self, statements: list[Statement], many: bool) -> Fetched:
+        with self._errors():
+            db = self._handle().db
+            with _snapshot(db, many):
+                return [(family, db.execute(sql, params).fetchall())
+                        for family, sql, params in statements]
 
     # -- plumbing -------------------------------------------------------------
 

@@ -6,24 +6,25 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 ACCEPTED = (
-    "'sqlite:<directory>[?synchronous=normal|full]' or "
+    "'sqlite:<directory>[?synchronous=normal|full&busy_timeout_ms=<ms>]' or "
     "'hbase://<host>[:<port>][?table_prefix=<p>&pool_size=<n>&transport=buffered|framed"
     "&protocol=binary|compact&timeout_ms=<ms>]'"
 )
-_SQLITE_PARAMS = {"synchronous"}
+_SQLITE_PARAMS = {"synchronous", "busy_timeout_ms"}
 _HBASE_PARAMS = {"table_prefix", "pool_size", "transport", "protocol", "timeout_ms"}
 _CHOICES = {
     "synchronous": ("normal", "full"),
     "transport": ("buffered", "framed"),
     "protocol": ("binary", "compact"),
 }
-_POSITIVE_INTS = ("pool_size", "timeout_ms")
+_POSITIVE_INTS = ("pool_size", "timeout_ms", "busy_timeout_ms")
 
 
 @dataclass(frozen=True)
 class SqliteUrl:
     directory: str
     synchronous: str = "normal"
+    busy_timeout_ms: int = 30_000  # how long a writer waits for another's lock
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def _parse_sqlite(url: str) -> SqliteUrl:
     if not location:
         raise _invalid(url, "no directory")
     params = _params(url, query, _SQLITE_PARAMS)
-    return SqliteUrl(location, params.get("synchronous", "normal"))
+    timeout = int(params.get("busy_timeout_ms", SqliteUrl.busy_timeout_ms))
+    return SqliteUrl(location, params.get("synchronous", "normal"), timeout)
 
 
 def _parse_hbase(url: str) -> HBaseUrl:

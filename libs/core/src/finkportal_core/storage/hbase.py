@@ -130,6 +130,8 @@ class HBaseTable:
         low, high = scan_bounds(row_start, row_stop, row_prefix)
         check_scan_sizes(limit, batch_size)
         plan = HBaseScan(low, high, self._wire_columns(columns), bool(reverse), limit, batch_size)
+        if low is not None and high is not None and low >= high:
+            return iter(())  # empty range: never send HBase a start row after its stop row
         return run_scan(plan, self._fetch)
 
     def _fetch(self, start: bytes | None, stop: bytes | None, plan: HBaseScan, count: int) -> list[
