@@ -61,7 +61,7 @@ def produce_night(bootstrap: str, n: int, seed: int) -> tuple[int, float]:
 
 
 def decode_only_rate(bootstrap: str, n: int) -> float:
-    """Alerts/s of ``fastavro.reader`` alone on the messages of the topic (decode time only)."""
+    """Alerts per CPU-second of ``fastavro.reader`` alone on the topic's messages."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-decode",
                          "enable.auto.commit": False, "fetch.max.bytes": 64 * 1024 * 1024})
     consumer.assign([TopicPartition(TOPIC, 0, 0)])
@@ -70,10 +70,10 @@ def decode_only_rate(bootstrap: str, n: int) -> float:
         for message in consumer.consume(1000, 5.0):
             if message.error():
                 continue
-            start = time.perf_counter()
+            start = time.process_time()
             for _record in fastavro.reader(io.BytesIO(message.value())):
                 pass
-            decode_s += time.perf_counter() - start
+            decode_s += time.process_time() - start
             seen += 1
     consumer.close()
     return seen / decode_s
@@ -91,29 +91,37 @@ def written(metrics_port: int) -> float:
 
 
 def run_ingest(bootstrap: str, store_dir: Path, n: int) -> dict[str, float]:
-    """One ingest process until all n alerts are stored: wall, CPU and peak RSS."""
+    """One ingest process until all n alerts are stored: wall, CPU and peak RSS.
+
+    Start-up (imports) and the consumer-group join are excluded: the clock and the
+    CPU counter start when the first batch is written.
+    """
     port = 19101
     env = {**os.environ, "FINK_INGEST_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "FINK_INGEST_STORE_URL": f"sqlite:{store_dir}", "FINK_INGEST_METRICS_PORT": str(port),
-           "FINK_INGEST_BATCH_SIZE": "1000", "FINK_INGEST_LOG_LEVEL": "WARNING",
-           "FINK_INGEST_GROUP_ID": "bench-ingest"}
+           "FINK_INGEST_LOG_LEVEL": "WARNING", "FINK_INGEST_GROUP_ID": "bench-ingest"}
     process = subprocess.Popen([sys.executable, "-m", "finkportal_ingest"], env=env)
     ps = psutil.Process(process.pid)
-    start, first, peak = time.perf_counter(), None, 0
+    start, peak = time.perf_counter(), 0
+    first: tuple[float, float, float] | None = None  # (time, cpu, alerts) at the first batch
     while (done := written(port)) < n:
         if first is None and done > 0:
-            first = time.perf_counter()  # group join is not ingest work
+            first = (time.perf_counter(), cpu_seconds(ps), done)
         peak = max(peak, ps.memory_info().rss)
         if process.poll() is not None:
             raise SystemExit("ingest exited early")
-        time.sleep(0.2)
-    end = time.perf_counter()
-    cpu = ps.cpu_times()
+        time.sleep(0.1)
+    end, cpu_end = time.perf_counter(), cpu_seconds(ps)
     process.terminate()
     process.wait(30)
-    began = first or start
-    return {"wall_s": end - began, "cpu_s": cpu.user + cpu.system,
+    began, cpu_began, counted_from = first or (start, 0.0, 0.0)
+    return {"wall_s": end - began, "cpu_s": cpu_end - cpu_began, "alerts": n - counted_from,
             "peak_rss_mb": peak / 2**20, "join_s": began - start}
+
+
+def cpu_seconds(ps: psutil.Process) -> float:
+    times = ps.cpu_times()
+    return float(times.user + times.system)
 
 
 def broker_rss_mb() -> float:
@@ -135,16 +143,17 @@ def main() -> None:
         decode_rate = decode_only_rate(broker.bootstrap_servers, n)
         ingest = run_ingest(broker.bootstrap_servers, Path(tmp) / "store", n)
         broker_mb = broker_rss_mb()
-    ingest_rate = n / ingest["wall_s"]
+    per_core = ingest["alerts"] / ingest["cpu_s"]
+    wall_rate = ingest["alerts"] / ingest["wall_s"]
     result = {
         "alerts": n, "mean_alert_bytes": round(total_bytes / n),
-        "ingest_alerts_per_s_per_core": round(ingest_rate, 1),
-        "ingest_alerts_per_cpu_s": round(n / ingest["cpu_s"], 1),
+        "ingest_alerts_per_s_per_core": round(per_core, 1),
+        "ingest_alerts_per_s_one_process": round(wall_rate, 1),
         "decode_alerts_per_s_per_core": round(decode_rate, 1),
-        "ingest_decode_ratio": round(ingest_rate / decode_rate, 3),
+        "ingest_decode_ratio": round(per_core / decode_rate, 3),
         "peak_rss_mb": round(ingest["peak_rss_mb"], 1),
         "broker_rss_mb": round(broker_mb, 1),
-        "projected_night_200k_min": round(200_000 / ingest_rate / 60, 1),
+        "projected_night_200k_min": round(200_000 / wall_rate / 60, 1),
         "group_join_s": round(ingest["join_s"], 1),
         "produce_alerts_per_s": round(n / produce_s, 1),
         "machine": f"{platform.node()} {os.cpu_count()} cores, "
@@ -168,15 +177,23 @@ broker, then consumed by **one** ingest process into the embedded SQLite store.
 
 | measure | value |
 |---|---|
-| ingest, Kafka to durable store (one process) | {r['ingest_alerts_per_s_per_core']} alerts/s |
-| ingest per CPU-second of the ingest process | {r['ingest_alerts_per_cpu_s']} alerts/s |
-| fastavro decode only (`fastavro.reader`, same messages) | \
+| ingest, Kafka to durable store, per CPU-second of the ingest process | \
+{r['ingest_alerts_per_s_per_core']} alerts/s |
+| fastavro decode only (`fastavro.reader`, same messages), per CPU-second | \
 {r['decode_alerts_per_s_per_core']} alerts/s |
 | **ingest / decode ratio** (goal >= 0.5) | **{r['ingest_decode_ratio']}** |
+| ingest wall-clock rate of the one process | {r['ingest_alerts_per_s_one_process']} alerts/s |
 | ingest peak RSS | {r['peak_rss_mb']} MB |
 | broker RSS holding the topic in memory | {r['broker_rss_mb']} MB |
-| projected time for a 200,000-alert ZTF night | {r['projected_night_200k_min']} min |
+| projected time for a 200,000-alert ZTF night, one process | \
+{r['projected_night_200k_min']} min |
 | consumer group join (excluded above) | {r['group_join_s']} s |
+
+"Per core" divides by the CPU time actually used (user + system, librdkafka's threads
+included), for ingest from its first written batch to its last, and for the decode loop
+around `fastavro.reader` only. Ingest's CPU covers the Kafka client, decoding (with a cached
+parsed schema), building main and history rows (~25 history rows per alert), and the SQLite
+writes. The broker runs on the same two cores.
 """
 
 

@@ -20,7 +20,7 @@ from finkportal_tools.sim import NightConfig, generate_night
 from finkportal_tools.sim.parallel import encoded_night
 from tests.ingest.conftest import wait_for_rows
 from tests.support.compare import differences
-from tests.support.kafka_io import committed_total, produce
+from tests.support.kafka_io import committed_total, produce, wait_committed
 
 
 def real_alerts(root: Path) -> list[dict[str, Any]]:
@@ -90,10 +90,8 @@ def test_synthetic_night_lands_once_and_redelivery_changes_nothing(
     before = table_digest(store_url)
 
     produce(broker.bootstrap_servers, topic, messages[:3000])  # the same alerts again
-    deadline = time.monotonic() + 60
-    while committed_total(broker.bootstrap_servers, ingest.env["FINK_INGEST_GROUP_ID"],
-                           topic) < 13_000 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    group = ingest.env["FINK_INGEST_GROUP_ID"]
+    assert wait_committed(broker.bootstrap_servers, group, topic, 13_000) == 13_000
     assert table_digest(store_url) == before
 
 

@@ -15,7 +15,7 @@ from finkportal_core.storage._sqlite_connections import table_path
 from finkportal_core.tables import MAIN_TABLE
 from finkportal_tools.sim import generate_night
 from tests.ingest.conftest import wait_for_rows
-from tests.support.kafka_io import committed_total, produce
+from tests.support.kafka_io import committed_total, produce, wait_committed
 
 
 def metric(port: int, name: str) -> float:
@@ -50,8 +50,5 @@ def test_locked_store_pauses_ingest_until_it_is_back(broker, ingest_factory, top
         lock.close()
 
     assert wait_for_rows(url, 120, process=ingest) == 120
-    deadline = time.monotonic() + 30
-    while committed_total(broker.bootstrap_servers, group, topic) < 120:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    assert wait_committed(broker.bootstrap_servers, group, topic, 120) == 120
     assert "store unavailable, backing off" in ingest.log()

@@ -58,3 +58,14 @@ def committed_total(bootstrap: str, group_id: str, topic: str) -> int:
         return sum(max(int(tp.offset), 0) for tp in committed)
     finally:
         consumer.close()
+
+
+def wait_committed(bootstrap: str, group_id: str, topic: str, expected: int,
+                   timeout_s: float = 60) -> int:
+    """Poll until the group has committed ``expected`` messages of the topic; return the total."""
+    deadline = time.monotonic() + timeout_s
+    total = committed_total(bootstrap, group_id, topic)
+    while total < expected and time.monotonic() < deadline:
+        time.sleep(0.3)
+        total = committed_total(bootstrap, group_id, topic)
+    return total
