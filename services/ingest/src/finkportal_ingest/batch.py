@@ -9,7 +9,6 @@ from finkportal_core.alerts import (
     AlertDecodeError,
     InvalidAlertError,
     decode_message,
-    validate_alert,
 )
 from finkportal_core.storage.base import Row
 from finkportal_core.tables import alert_to_rows
@@ -45,8 +44,7 @@ def message_rows(message: Any) -> tuple[list[Row], list[Row]]:
     main: list[Row] = []
     history: list[Row] = []
     for alert in decode_message(message.value() or b"", message.key()):
-        validate_alert(alert)
-        main_row, history_rows = alert_to_rows(alert)
+        main_row, history_rows = alert_to_rows(alert)  # validates the alert first
         main.append(main_row)
         history.extend(history_rows)
     return main, history

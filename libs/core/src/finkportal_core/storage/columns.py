@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from finkportal_core.storage.base import InvalidRequestError
 
@@ -54,6 +54,20 @@ def check_row_key(row: bytes) -> bytes:
     return row
 
 
+_PLAN_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class _SplitPlan:
+    """For one column-name tuple: each family's columns and their positions in the row."""
+
+    families: tuple[tuple[str, tuple[bytes, ...], tuple[int, ...]], ...]
+
+    def split(self, values: list[bytes]) -> list[tuple[str, Mapping[bytes, bytes]]]:
+        return [(family, dict(zip(columns, [values[n] for n in positions], strict=True)))
+                for family, columns, positions in self.families]
+
+
 @dataclass(frozen=True)
 class FamilyLayout:
     """The families of one table, precomputed for fast cell grouping.
@@ -65,6 +79,10 @@ class FamilyLayout:
 
     families: tuple[str, ...]
     bounds: tuple[tuple[bytes, bytes, str], ...]
+    # Split plans by column-name tuple: rows of one table come in a few shapes.
+    _plans: dict[tuple[bytes, ...], _SplitPlan] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, families: Sequence[str]) -> FamilyLayout:
@@ -83,14 +101,28 @@ class FamilyLayout:
         """
         if (type(cells) is not dict and not isinstance(cells, Mapping)) or not cells:
             raise InvalidRequestError(f"row {row!r}: cells must be a non-empty mapping")
-        try:
-            columns = sorted(cells)
-            groups = self._split(columns, cells)
-        except TypeError:
-            raise InvalidRequestError(f"row {row!r}: column names must be bytes") from None
         if not set(map(type, cells.values())) <= _BYTES_ONLY:
             raise InvalidRequestError(f"row {row!r}: cell values must be bytes")
+        shape = tuple(cells)
+        plan = self._plans.get(shape)
+        if plan is not None:  # a shape already checked: split by position, no sorting
+            return plan.split(list(cells.values()))
+        try:
+            groups = self._split(sorted(cells), cells)
+        except TypeError:
+            raise InvalidRequestError(f"row {row!r}: column names must be bytes") from None
+        self._remember_plan(shape, groups)
         return groups
+
+    def _remember_plan(self, shape: tuple[bytes, ...],
+                       groups: list[tuple[str, Mapping[bytes, bytes]]]) -> None:
+        if len(self._plans) >= _PLAN_LIMIT:
+            self._plans.clear()
+        position = {column: n for n, column in enumerate(shape)}
+        self._plans[shape] = _SplitPlan(tuple(
+            (family, tuple(columns), tuple(position[c] for c in columns))
+            for family, columns in groups
+        ))
 
     def _split(
         self, columns: list[bytes], cells: Mapping[bytes, bytes]
