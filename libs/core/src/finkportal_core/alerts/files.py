@@ -99,7 +99,12 @@ def _iter_archive(path: Path) -> Iterator[Alert]:
 
 
 def _iter_parquet(path: Path) -> Iterator[Alert]:
-    import pyarrow.parquet as pq  # lazy: only the Parquet reader needs pyarrow
+    try:  # lazy: only the Parquet reader needs pyarrow (the core's "parquet" extra)
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UnsupportedAlertFileError(
+            path, "reading Parquet needs pyarrow: install finkportal-core[parquet]"
+        ) from None
 
     try:
         parquet = pq.ParquetFile(path)
