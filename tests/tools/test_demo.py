@@ -17,7 +17,7 @@ from tests.conftest import free_port
 
 
 def stop_tree(demo: subprocess.Popen[str], children: list[psutil.Process]) -> None:
-    """Never leave the demo's broker or services behind, even when an assertion failed."""
+    """Clean up after a failed test: never leave the demo's broker or services behind."""
     if demo.poll() is None:
         children = children or psutil.Process(demo.pid).children(recursive=True)
         demo.send_signal(signal.SIGINT)
@@ -54,10 +54,11 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
         assert len(children) >= 2  # the broker and ingest
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
+        # Checked before the clean-up below, which would otherwise hide a leftover process.
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"processes left running: {alive}"
     finally:
         stop_tree(demo, children)
-    _, alive = psutil.wait_procs(children, timeout=10)
-    assert not alive, f"processes left running: {alive}"
     store = open_store(f"sqlite:{tmp_path / 'demo' / 'store'}")
     try:
         assert sum(1 for _ in store.table(MAIN_TABLE).scan(columns=[b"i:candid"])) == 150
