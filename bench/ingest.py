@@ -19,17 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 import fastavro
 import psutil
 from confluent_kafka import Consumer, Producer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.report import write_section
 from finkportal_tools.broker import EmbeddedBroker
+from finkportal_tools.demo import metric_total
 from finkportal_tools.sim import NightConfig
 from finkportal_tools.sim.parallel import encoded_night
 
@@ -80,14 +79,7 @@ def decode_only_rate(bootstrap: str, n: int) -> float:
 
 
 def written(metrics_port: int) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-    except OSError:
-        return 0.0
-    return sum(s.value for f in text_string_to_metric_families(text)
-               if f.name == "ingest_alerts_written" for s in f.samples
-               if s.name.endswith("_total"))
+    return metric_total(f"http://127.0.0.1:{metrics_port}/metrics", "ingest_alerts_written")
 
 
 def run_ingest(bootstrap: str, store_dir: Path, n: int) -> dict[str, float]:

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from finkportal_core.alerts import encode_ztf_message
 from finkportal_core.storage._sqlite_connections import table_path
 from finkportal_core.tables import MAIN_TABLE
+from finkportal_tools.demo import metric_total
 from finkportal_tools.sim import generate_night
 from tests.ingest.conftest import wait_for_rows
 from tests.support.kafka_io import committed_total, produce, wait_committed
 
 
-def metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(s.value for f in text_string_to_metric_families(text) if f.name == name
-               for s in f.samples if s.name.endswith("_total"))
+def retries(port: int) -> float:
+    return metric_total(f"http://127.0.0.1:{port}/metrics", "ingest_store_write_retries")
 
 
 def test_locked_store_pauses_ingest_until_it_is_back(broker, ingest_factory, topic, tmp_path):
@@ -39,7 +34,7 @@ def test_locked_store_pauses_ingest_until_it_is_back(broker, ingest_factory, top
     try:
         produce(broker.bootstrap_servers, topic, alerts[60:])
         deadline = time.monotonic() + 30
-        while metric(ingest.metrics_port, "ingest_store_write_retries") < 3:
+        while retries(ingest.metrics_port) < 3:
             assert time.monotonic() < deadline, ingest.log()[-2000:]
             time.sleep(0.2)
         assert committed_total(broker.bootstrap_servers, group, topic) == 60

@@ -23,9 +23,6 @@ class RecentKeys:
     def __contains__(self, key: bytes) -> bool:
         return key in self._current or key in self._previous
 
-    def __len__(self) -> int:
-        return len(self._current | self._previous)
-
     def add_all(self, keys: Iterable[bytes]) -> None:
         if self._half == 0:
             return
