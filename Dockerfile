@@ -3,6 +3,7 @@
 # finkportal service images: one named target per service under services/.
 #
 #   docker build --target ingest -t finkportal/ingest:0.1.0 .
+#   docker build --target indexer -t finkportal/indexer:0.1.0 .
 #
 # Stages: `builder` holds uv and the workspace manifests; each `<service>-venv` stage
 # installs that service's locked dependencies, then the workspace packages themselves
@@ -33,6 +34,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY libs/core/pyproject.toml libs/core/
 COPY services/ingest/pyproject.toml services/ingest/
+COPY services/indexer/pyproject.toml services/indexer/
 COPY tools/pyproject.toml tools/
 
 # ---------------------------------------------------------------- runtime
@@ -70,3 +72,21 @@ ENV FINK_INGEST_METRICS_HOST=0.0.0.0 \
     FINK_INGEST_METRICS_PORT=9101
 EXPOSE 9101
 ENTRYPOINT ["finkportal-ingest"]
+
+# ---------------------------------------------------------------- indexer
+FROM builder AS indexer-venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package finkportal-indexer
+COPY libs libs
+COPY services services
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package finkportal-indexer
+
+FROM runtime AS indexer
+COPY --from=indexer-venv /opt/venv /opt/venv
+# Prometheus must reach /metrics from outside the container.
+ENV FINK_INDEXER_METRICS_HOST=0.0.0.0 \
+    FINK_INDEXER_METRICS_PORT=9102
+EXPOSE 9102
+# `finkportal-indexer reindex [--drop] [--restart]` rebuilds the index tables (docs/deploy.md).
+ENTRYPOINT ["finkportal-indexer"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from finkportal_tools.broker import EmbeddedBroker
+from tests.support.fink_client import shorten_group_join
 from tests.support.hbase_process import HBaseDouble
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +44,9 @@ def hbase_double() -> Iterator[HBaseDouble]:
     """One HBase Thrift double process (happybase's own Hbase.thrift) for the session."""
     with HBaseDouble() as double:
         yield double
+
+
+@pytest.fixture
+def quick_group_join(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fink-client with a short poll interval, so Tansu lets it join at once."""
+    shorten_group_join(monkeypatch)

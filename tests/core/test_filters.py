@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import fastavro
 import pytest
-from fink_client import consumer as fink_consumer
-from fink_client.consumer import AlertConsumer
 
 from finkportal_core.alerts import (
     Alert,
@@ -33,6 +29,7 @@ from finkportal_core.filters import (
     stream_topic,
 )
 from finkportal_tools.broker import EmbeddedBroker
+from tests.support.fink_client import consume_with_fink_client
 from tests.support.kafka_io import produce
 
 SN_CLASSES = ("SN candidate", "Early SN Ia candidate")
@@ -173,34 +170,6 @@ def _publish(bootstrap: str, fink_alerts: list[tuple[Alert, str]]) -> Counter[st
     return Counter({topic: produce(bootstrap, topic, msgs) for topic, msgs in by_topic.items()})
 
 
-@pytest.fixture
-def quick_group_join(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Add max.poll.interval.ms (and a session timeout under it) to fink-client's config.
-
-    ``AlertConsumer`` keeps only username/password/group.id/bootstrap.servers from its
-    config; with the default 300 s interval Tansu takes ~24 s to let a consumer join a
-    group. Everything else stays fink-client's own (subscribe, decoding).
-    """
-    original = fink_consumer._get_kafka_config
-
-    def with_short_interval(config: dict) -> dict:
-        return {**original(config), "max.poll.interval.ms": 10000, "session.timeout.ms": 6000}
-
-    monkeypatch.setattr(fink_consumer, "_get_kafka_config", with_short_interval)
-
-
-def _consume_with_fink_client(bootstrap: str, topic: str, expected: int) -> list[Alert]:
-    config = {"bootstrap.servers": bootstrap, "group.id": f"fink-client-{uuid.uuid4()}"}
-    received: list[Alert] = []
-    deadline = time.monotonic() + 90
-    with AlertConsumer([topic], config, survey="ztf") as consumer:
-        while len(received) < expected and time.monotonic() < deadline:
-            received += [alert for _t, alert, _k in consumer.consume(100, 1.0)]
-        # Anything beyond the expected alerts would be a non-matching one: look once more.
-        received += [alert for _t, alert, _k in consumer.consume(100, 2.0)]
-    return received
-
-
 @pytest.mark.realdata
 @pytest.mark.slow
 @pytest.mark.usefixtures("quick_group_join")
@@ -211,7 +180,7 @@ def test_fink_client_reads_exactly_the_matching_alerts(broker: EmbeddedBroker, f
     expected = Counter((a["candid"], a["objectId"], c) for a, c in fink_alerts if c in SN_CLASSES)
     assert published[sn.topic] == sum(expected.values()) >= 50
 
-    received = _consume_with_fink_client(broker.bootstrap_servers, sn.topic, published[sn.topic])
+    received = consume_with_fink_client(broker.bootstrap_servers, sn.topic, published[sn.topic])
 
     got = Counter((a["candid"], a["objectId"], a[FINK_CLASS_FIELD]) for a in received)
     assert got == expected

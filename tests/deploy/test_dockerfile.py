@@ -203,18 +203,26 @@ def dev_group_modules() -> set[str]:
 
 
 def runtime_closure(distribution: str) -> set[str]:
-    """Every package a workspace member needs at run time, from the lock file's graph."""
+    """Every package a workspace member needs at run time, from the lock file's graph.
+
+    Extras count: the indexer needs ``finkportal-core[sky]``, whose cdshealpix needs astropy.
+    """
     lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
-    requires = {p["name"]: [d["name"] for d in p.get("dependencies", [])]
-                for p in lock["package"]}
-    seen: set[str] = set()
-    pending = [distribution]
+    packages = {p["name"]: p for p in lock["package"]}
+    seen: set[tuple[str, str]] = set()  # (package, extra or "" for its base dependencies)
+    pending = [(distribution, "")]
     while pending:
-        name = pending.pop()
-        if name not in seen:
-            seen.add(name)
-            pending.extend(requires.get(name, []))
-    return {_module_name(name) for name in seen}
+        name, extra = pending.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        package = packages.get(name, {})
+        requires = (package.get("optional-dependencies", {}).get(extra, []) if extra
+                    else package.get("dependencies", []))
+        for dependency in requires:
+            pending.append((dependency["name"], ""))
+            pending.extend((dependency["name"], e) for e in dependency.get("extra", []))
+    return {_module_name(name) for name, _ in seen}
 
 
 def dev_only_modules(distribution: str) -> set[str]:

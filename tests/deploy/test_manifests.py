@@ -82,6 +82,21 @@ def test_compose_healthchecks_probe_the_metrics_port(compose: dict[str, Any]) ->
         assert f"127.0.0.1:{port}/metrics" in probe, probe
 
 
+def test_compose_creates_every_topic_the_services_use(compose: dict[str, Any]) -> None:
+    """Auto-creation is off in compose: a stream topic missing here would never be written."""
+    from finkportal_core.filters import STREAM_FILTERS
+    from finkportal_indexer.settings import IndexerSettings
+    from finkportal_ingest.settings import IngestSettings
+
+    # The fixture holds the file as `docker-compose config` renders it: defaults filled in.
+    topics = set(compose["services"]["kafka-init"]["environment"]["TOPICS"].split())
+    ingest, indexer = IngestSettings(), IndexerSettings()
+    needed = {f.topic for f in STREAM_FILTERS} | {
+        ingest.dead_letter_topic, ingest.index_topic, indexer.dead_letter_topic}
+    assert needed <= topics, needed - topics
+    assert indexer.index_topic == ingest.index_topic
+
+
 def test_compose_embedded_store_lives_on_a_named_volume(compose: dict[str, Any]) -> None:
     named_volumes = set(compose.get("volumes", {}))
     for package in service_packages():

@@ -20,18 +20,20 @@ from finkportal_tools.broker import EmbeddedBroker
 from tests.conftest import free_port
 
 
-class IngestProcess:
-    """One ``python -m finkportal_ingest`` process with its own log file."""
+class ServiceProcess:
+    """One ``python -m <module>`` service process with its own log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, module: str = "finkportal_ingest"):
         self.env = env
         self.log_path = log_path
-        self.metrics_port = int(env["FINK_INGEST_METRICS_PORT"])
+        self.module = module
+        prefix = "FINK_" + module.removeprefix("finkportal_").upper()
+        self.metrics_port = int(env[f"{prefix}_METRICS_PORT"])
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> IngestProcess:
+    def start(self) -> ServiceProcess:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "finkportal_ingest"],
+            self.process = subprocess.Popen([sys.executable, "-m", self.module],
                                             env={**os.environ, **self.env},
                                             stdout=log, stderr=subprocess.STDOUT)
         return self
@@ -55,6 +57,9 @@ class IngestProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+IngestProcess = ServiceProcess
 
 
 @pytest.fixture

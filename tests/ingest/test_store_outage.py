@@ -46,4 +46,4 @@ def test_locked_store_pauses_ingest_until_it_is_back(broker, ingest_factory, top
 
     assert wait_for_rows(url, 120, process=ingest) == 120
     assert wait_committed(broker.bootstrap_servers, group, topic, 120) == 120
-    assert "store unavailable, backing off" in ingest.log()
+    assert "transient failure, backing off" in ingest.log()

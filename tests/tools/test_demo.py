@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import psutil
 
+from finkportal_core.filters import STREAM_FILTERS
+from finkportal_core.indexing.layout import TIME_TABLE
 from finkportal_core.storage import open_store
 from finkportal_core.tables import MAIN_TABLE
 from tests.conftest import free_port
+from tests.support.kafka_io import read_all
 
 
 def stop_tree(demo: subprocess.Popen[str], children: list[psutil.Process]) -> None:
@@ -30,12 +34,45 @@ def stop_tree(demo: subprocess.Popen[str], children: list[psutil.Process]) -> No
             child.kill()
 
 
+def printed_count(text: str, label: str) -> int:
+    """The first number after ``<label>:`` in the demo's "where to look"."""
+    match = re.search(rf"^\s*{label}:\s+(\d+)", text, re.MULTILINE)
+    assert match, f"no '{label}' line in:\n{text}"
+    return int(match[1])
+
+
+def printed_streams(text: str) -> dict[str, int]:
+    """Stream topic -> messages, from the demo's "live streams" lines."""
+    return {topic: int(count)
+            for topic, count in re.findall(r"^\s+(fink_\w+_ztf)\s+(\d+)$", text, re.MULTILINE)}
+
+
+def service_modules(children: list[psutil.Process]) -> set[str]:
+    """The ``python -m <module>`` of each child process."""
+    modules = set()
+    for child in children:
+        command = child.cmdline()
+        if "-m" in command:
+            modules.add(command[command.index("-m") + 1])
+    return modules
+
+
+def count_rows(store_url: str, table: str, columns: list[bytes] | None = None) -> int:
+    store = open_store(store_url)
+    try:
+        return sum(1 for _ in store.table(table).scan(columns=columns))
+    finally:
+        store.close()
+
+
 def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
+    kafka_port = free_port()
+    store_url = f"sqlite:{tmp_path / 'demo' / 'store'}"
     env = {**os.environ, "FINK_TOOLS_DATA_DIR": str(tmp_path / "absent"),
-           "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"),
-           "FINK_TOOLS_STORE_URL": f"sqlite:{tmp_path / 'demo' / 'store'}",
-           "FINK_TOOLS_KAFKA_PORT": str(free_port()), "FINK_TOOLS_SYNTHETIC_ALERTS": "150",
-           "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port())}
+           "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"), "FINK_TOOLS_STORE_URL": store_url,
+           "FINK_TOOLS_KAFKA_PORT": str(kafka_port), "FINK_TOOLS_SYNTHETIC_ALERTS": "150",
+           "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port()),
+           "FINK_TOOLS_INDEXER_METRICS_PORT": str(free_port())}
     demo = subprocess.Popen([sys.executable, "-m", "finkportal_tools.cli", "demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     children: list[psutil.Process] = []
@@ -49,9 +86,20 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
                 break
         text = "".join(output)
         assert "finkportal demo is running" in text, text
-        assert "alerts written:          150" in text, text
+        assert printed_count(text, "alerts written") == 150, text
+        # The demo waits for the indexer: every stored alert is indexed once.
+        assert printed_count(text, "alerts indexed") == 150, text
+        streams = printed_streams(text)
+        assert set(streams) == {f.topic for f in STREAM_FILTERS}, text
+        busiest = max(streams, key=lambda topic: streams[topic])
+        assert streams[busiest] > 0, f"no stream got a message:\n{text}"
+        # The printed count is what the broker holds: the streams are complete when shown.
+        on_broker = read_all(f"127.0.0.1:{kafka_port}", busiest, streams[busiest] + 1,
+                             timeout_s=10)
+        assert len(on_broker) == streams[busiest]
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert len(children) >= 2  # the broker and ingest
+        assert {"finkportal_ingest", "finkportal_indexer"} <= service_modules(children)
+        assert len(children) >= 3  # the broker, ingest and the indexer
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
         # Checked before the clean-up below, which would otherwise hide a leftover process.
@@ -59,8 +107,5 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
         assert not alive, f"processes left running: {alive}"
     finally:
         stop_tree(demo, children)
-    store = open_store(f"sqlite:{tmp_path / 'demo' / 'store'}")
-    try:
-        assert sum(1 for _ in store.table(MAIN_TABLE).scan(columns=[b"i:candid"])) == 150
-    finally:
-        store.close()
+    assert count_rows(store_url, MAIN_TABLE, [b"i:candid"]) == 150
+    assert count_rows(store_url, TIME_TABLE) == 150  # the indexer's row of each alert

@@ -8,8 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from finkportal_core.storage import open_store
-from finkportal_core.tables import HISTORY_TABLE, MAIN_TABLE, alert_to_rows
-from finkportal_ingest.sink import ensure_tables
+from finkportal_core.tables import HISTORY_TABLE, MAIN_TABLE, alert_to_rows, ensure_alert_tables
 from finkportal_tools.show import Point, ascii_plot, light_curve
 from finkportal_tools.sim import generate_night
 
@@ -24,7 +23,7 @@ def test_show_prints_alerts_and_light_curve_from_the_store(tmp_path: Path):
     alerts = list(generate_night(40, seed=3, night=date(2024, 3, 4)))
     alert = max(alerts, key=lambda a: len(a.get("prv_candidates") or []))
     store = open_store(url)
-    ensure_tables(store)
+    ensure_alert_tables(store)
     main, history = alert_to_rows(alert)
     store.table(MAIN_TABLE).put_many([main])
     store.table(HISTORY_TABLE).put_many(history)
@@ -44,7 +43,7 @@ def test_show_says_so_for_an_unknown_object_or_an_empty_store(tmp_path: Path):
     assert empty.returncode == 1
     assert "has ingest run" in empty.stdout
     store = open_store(url)
-    ensure_tables(store)
+    ensure_alert_tables(store)
     store.close()
     unknown = run_show("ZTF99zzzzzzz", "--store-url", url)
     assert unknown.returncode == 1

@@ -2,8 +2,9 @@
 
 Starts the embedded Kafka broker, every service as its own process (logs under
 ``<work_dir>/logs``), replays a night of alerts (the real ones when the data
-directory exists, a synthetic night otherwise), prints where to look, and runs
-until Ctrl-C, then stops every process it started.
+directory exists, a synthetic night otherwise), waits until ingest has stored it and
+the indexer has indexed and streamed it, prints where to look, and runs until Ctrl-C,
+then stops every process it started.
 """
 
 from __future__ import annotations
@@ -15,18 +16,28 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from confluent_kafka import Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
+from finkportal_core.filters import STREAM_FILTERS
 from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.processes import ServiceSpec, Supervisor
 from finkportal_tools.settings import ToolsSettings
 
 DEMO_TOPIC = "ztf_20181129_programid1"
 DEAD_LETTER_TOPIC = "finkportal_ingest_dlq"
+# The indexer's defaults (FINK_INDEXER_INDEX_TOPIC, _DEAD_LETTER_TOPIC, _GROUP_ID): the
+# topics are created up front, as in production, where no topic is auto-created.
+INDEX_TOPIC = "finkportal_alerts_stored"
+INDEXER_DEAD_LETTER_TOPIC = "finkportal_indexer_dlq"
+INDEXER_GROUP = "finkportal-indexer"
+STREAM_TOPICS = tuple(f.topic for f in STREAM_FILTERS)
 
 
 def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
@@ -34,54 +45,120 @@ def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
     common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "STORE_URL": settings.store_url}
     ingest = {f"FINK_INGEST_{k}": v for k, v in common.items()}
     ingest["FINK_INGEST_METRICS_PORT"] = str(settings.ingest_metrics_port)
-    return [ServiceSpec("ingest", "finkportal_ingest", ingest)]
+    indexer = {f"FINK_INDEXER_{k}": v for k, v in common.items()}
+    indexer["FINK_INDEXER_METRICS_PORT"] = str(settings.indexer_metrics_port)
+    return [ServiceSpec("ingest", "finkportal_ingest", ingest),
+            ServiceSpec("indexer", "finkportal_indexer", indexer)]
 
 
-def metric_total(url: str, name: str) -> float:
-    """Sum of a counter's samples on a Prometheus endpoint (0 when unreachable)."""
+def counter_samples(url: str, name: str) -> list[Sample]:
+    """The ``_total`` samples of a counter on a Prometheus endpoint (none when unreachable)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             text = response.read().decode()
     except OSError:
-        return 0.0
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               if family.name == name for sample in family.samples
-               if sample.name.endswith("_total"))
+        return []
+    return [sample for family in text_string_to_metric_families(text)
+            if family.name == name for sample in family.samples
+            if sample.name.endswith("_total")]
+
+
+def metric_total(url: str, name: str) -> float:
+    """Sum of a counter's samples on a Prometheus endpoint (0 when unreachable)."""
+    return sum(sample.value for sample in counter_samples(url, name))
+
+
+def metric_by_label(url: str, name: str, label: str) -> dict[str, float]:
+    """A counter's value per value of one of its labels (e.g. stream messages per topic)."""
+    totals: dict[str, float] = {}
+    for sample in counter_samples(url, name):
+        key = sample.labels.get(label, "")
+        totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
 
 
 def replay_night(settings: ToolsSettings, bootstrap: str) -> int:
     """Replay the real alerts if present, else a synthetic night; return the count sent."""
     from finkportal_tools.replay import replay
 
+    # Fink's added values are kept (and simulated for a synthetic night): this portal does
+    # not recompute Fink's science modules, and without them no alert has a Fink class,
+    # so no live stream would get a message.
     if (settings.data_dir / "alerts").is_dir():
         print(f"replaying the real alerts of {settings.data_dir}", flush=True)
-        # Fink's added values are kept: this portal does not recompute Fink's science modules.
         summary = replay([settings.data_dir / "alerts"], None, bootstrap, DEMO_TOPIC,
                          keep_added_values=True)
     else:
         print(f"{settings.data_dir} absent: replaying a synthetic night of "
               f"{settings.synthetic_alerts} alerts", flush=True)
         summary = replay(None, settings.synthetic_alerts, bootstrap, DEMO_TOPIC,
-                         seed=settings.seed)
+                         seed=settings.seed, keep_added_values=True)
     return int(summary.produced)
+
+
+def wait_counter(read: Callable[[], float], expected: float, stop: threading.Event,
+                 timeout_s: float) -> float:
+    """Poll ``read`` until it reaches ``expected``, the timeout or a stop; return the last value."""
+    deadline = time.monotonic() + timeout_s
+    value = 0.0
+    while time.monotonic() < deadline and not stop.is_set():
+        value = read()
+        if value >= expected:
+            break
+        stop.wait(0.5)
+    return value
 
 
 def wait_ingested(url: str, expected: int, stop: threading.Event,
                   timeout_s: float = 600) -> float:
     """Wait until ingest has stored or dead-lettered every replayed message."""
-    deadline = time.monotonic() + timeout_s
-    handled = 0.0
-    while time.monotonic() < deadline and not stop.is_set():
-        handled = (metric_total(url, "ingest_alerts_written")
-                   + metric_total(url, "ingest_alerts_dead_lettered"))
-        if handled >= expected:
-            break
-        stop.wait(0.5)
-    return handled
+    return wait_counter(lambda: metric_total(url, "ingest_alerts_written")
+                        + metric_total(url, "ingest_alerts_dead_lettered"),
+                        expected, stop, timeout_s)
+
+
+def wait_indexed(url: str, written: float, stop: threading.Event,
+                 timeout_s: float = 600) -> float:
+    """Wait until the indexer has indexed (or dead-lettered) every alert ingest stored."""
+    return wait_counter(lambda: metric_total(url, "indexer_alerts_indexed")
+                        + metric_total(url, "indexer_records_dead_lettered"),
+                        written, stop, timeout_s)
+
+
+def wait_committed(bootstrap: str, stop: threading.Event, timeout_s: float = 60) -> bool:
+    """Wait until the indexer group has committed the whole index topic.
+
+    The indexer counts an alert as indexed before it publishes the batch's stream
+    messages, but commits only once the broker has them: after this, the
+    per-topic stream counters are final. Reads offsets without joining the group.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": INDEXER_GROUP,
+                         "enable.auto.commit": False})
+    try:
+        topic = consumer.list_topics(INDEX_TOPIC, timeout=10).topics[INDEX_TOPIC]
+        partitions = [TopicPartition(INDEX_TOPIC, p) for p in topic.partitions]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not stop.is_set():
+            if all(_committed_to_end(consumer, partition) for partition in partitions):
+                return True
+            stop.wait(0.5)
+        return False
+    finally:
+        consumer.close()
+
+
+def _committed_to_end(consumer: Consumer, partition: TopicPartition) -> bool:
+    _, end = consumer.get_watermark_offsets(partition, timeout=5)
+    (committed,) = consumer.committed([partition], timeout=5)
+    return bool(end == 0 or committed.offset >= end)
 
 
 def ingest_metrics_url(settings: ToolsSettings) -> str:
     return f"http://127.0.0.1:{settings.ingest_metrics_port}/metrics"
+
+
+def indexer_metrics_url(settings: ToolsSettings) -> str:
+    return f"http://127.0.0.1:{settings.indexer_metrics_port}/metrics"
 
 
 def print_where_to_look(settings: ToolsSettings, bootstrap: str, log_dir: Path) -> None:
@@ -94,9 +171,35 @@ finkportal demo is running
   store:                   {settings.store_url}
   alerts written:          {written:.0f}   dead-lettered: {dead:.0f} (topic {DEAD_LETTER_TOPIC})
   ingest metrics:          {url}
+{indexer_lines(indexer_metrics_url(settings), bootstrap)}
   logs:                    {log_dir}/
   look at an object:       uv run finkportal show ZTF18acvqrrf --store-url {settings.store_url}
 Press Ctrl-C to stop every process.""", flush=True)
+
+
+def indexer_lines(url: str, bootstrap: str) -> str:
+    """The indexer's part of "where to look": its counts, every stream and how to read one."""
+    indexed = metric_total(url, "indexer_alerts_indexed")
+    dead = metric_total(url, "indexer_records_dead_lettered")
+    streamed = metric_by_label(url, "indexer_stream_messages", "topic")
+    lines = [f"  alerts indexed:          {indexed:.0f}   dead-lettered: {dead:.0f} "
+             f"(topic {INDEXER_DEAD_LETTER_TOPIC})",
+             f"  indexer metrics:         {url}",
+             "  live streams:            messages per topic (indexer_stream_messages)"]
+    lines += [f"    {topic:<36} {streamed.get(topic, 0.0):.0f}" for topic in STREAM_TOPICS]
+    lines.append(fink_client_hint(bootstrap, streamed))
+    return "\n".join(lines)
+
+
+def fink_client_hint(bootstrap: str, streamed: dict[str, float]) -> str:
+    """A command reading the first alert of the busiest stream with Fink's own client."""
+    topic = max(STREAM_TOPICS, key=lambda name: streamed.get(name, 0.0))
+    config = f'{{"bootstrap.servers": "{bootstrap}", "group.id": "demo-reader"}}'
+    code = (f'from fink_client.consumer import AlertConsumer as C; '
+            f'c = C(["{topic}"], {config}, survey="ztf"); t, a, _ = c.poll(60); '
+            f'print(t, a and (a["objectId"], a["candid"], a["finkclass"])); c.close()')
+    return (f"  read a stream with fink-client (its group join takes ~25 s on this broker):\n"
+            f"    uv run python -c '{code}'")
 
 
 def run_demo(settings: ToolsSettings) -> int:
@@ -125,11 +228,15 @@ def run_demo(settings: ToolsSettings) -> int:
 def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Supervisor,
                  stop: threading.Event, log_dir: Path) -> int:
     broker.start()
-    broker.create_topics([DEMO_TOPIC, DEAD_LETTER_TOPIC])
+    broker.create_topics([DEMO_TOPIC, DEAD_LETTER_TOPIC, INDEX_TOPIC,
+                          INDEXER_DEAD_LETTER_TOPIC, *STREAM_TOPICS])
     for spec in service_specs(settings, broker.bootstrap_servers):
         supervisor.start(spec)
     sent = replay_night(settings, broker.bootstrap_servers)
     wait_ingested(ingest_metrics_url(settings), sent, stop)
+    written = metric_total(ingest_metrics_url(settings), "ingest_alerts_written")
+    wait_indexed(indexer_metrics_url(settings), written, stop)
+    wait_committed(broker.bootstrap_servers, stop)
     print_where_to_look(settings, broker.bootstrap_servers, log_dir)
     while not stop.is_set():
         if dead := supervisor.dead():

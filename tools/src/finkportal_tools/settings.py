@@ -30,6 +30,7 @@ class ToolsSettings(BaseSettings):
     kafka_host: str = Field("127.0.0.1", description="Address the embedded broker binds.")
     kafka_port: int = Field(9092, description="Port of the embedded Kafka broker.")
     ingest_metrics_port: int = Field(9101, description="Metrics port of the demo's ingest.")
+    indexer_metrics_port: int = Field(9102, description="Metrics port of the demo's indexer.")
     synthetic_alerts: int = Field(
         5000, ge=1, description="Size of the synthetic night the demo replays without real data."
     )

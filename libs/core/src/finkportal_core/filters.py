@@ -1,10 +1,14 @@
 """Live-stream filters: which classified alerts go to which Kafka topic, in Fink's form.
 
 Every filter is declared once, in :data:`STREAM_FILTERS`; adding a stream means adding
-one :class:`StreamFilter` there. A filter's topic is ``fink_<name>_ztf``, as Fink names
-its ZTF livestream topics, and its messages are in Fink's wire form (key = the Avro
-schema JSON, value = one schemaless Avro record), so that Fink's own ``fink-client``
-(``AlertConsumer``) reads them unchanged.
+one :class:`StreamFilter` there. A predicate receives flat values (Fink's added values
+and the candidate fields side by side at top level: the indexer passes the alert's index
+record, see :mod:`finkportal_core.indexing.records`) and the Fink class; a whole alert
+dict works too for what sits at its top level (``roid``, ``cdsxmatch``...).
+
+A filter's topic is ``fink_<name>_ztf``, as Fink names its ZTF livestream topics, and
+its messages are in Fink's wire form (key = the Avro schema JSON, value = one schemaless
+Avro record), so that Fink's own ``fink-client`` (``AlertConsumer``) reads them unchanged.
 
 A streamed record is the alert with its Fink added values, plus ``finkclass``: the
 column name Fink's ZTF distribution uses for ``extract_fink_classification`` and the
@@ -126,6 +130,9 @@ def stream_schema(record: Alert) -> dict[str, Any]:
     """The Avro schema for a stream record; one shared object per record shape.
 
     Sharing the object lets the encoder reuse its parsed schema; treat it as read-only.
+    The description walks every value (~1 ms with 25 history items): a cheaper shape
+    key was tried and refused, as the type a float takes depends on whether its value
+    survives float32 (see docs/streams.md).
     """
     return _schema_for_shape(describe_alert(record))
 

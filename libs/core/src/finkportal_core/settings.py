@@ -56,3 +56,29 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="How often new topics matching a subscription pattern are discovered.",
     )
+
+
+class ConsumerServiceSettings(ServiceSettings):
+    """Fields of a service that runs :class:`~finkportal_core.consumer_loop.BatchConsumerLoop`.
+
+    A subclass redeclares a field only to change its default or description.
+    """
+
+    group_id: str = Field("finkportal", description="Kafka consumer group id.")
+    dead_letter_topic: str = Field(
+        "finkportal_dlq",
+        description="Topic receiving messages that cannot be processed, with the reason in "
+        "the 'reason' header.",
+    )
+    batch_size: int = Field(500, ge=1, le=100_000, description="Most messages per batch.")
+    batch_timeout_s: float = Field(
+        1.0, gt=0, description="Longest wait for a message when none is buffered."
+    )
+    backoff_initial_s: float = Field(
+        0.5, gt=0, description="First wait before retrying after the store or broker failed."
+    )
+    backoff_max_s: float = Field(30.0, gt=0, description="Longest wait between retries.")
+    metrics_port: int = Field(9100, ge=0, le=65535, description="Prometheus /metrics port.")
+    lag_interval_s: float = Field(
+        15.0, gt=0, description="How often the consumer lag gauge is refreshed."
+    )

@@ -32,7 +32,7 @@ from finkportal_core.alerts.model import (
     validate_alert,
 )
 from finkportal_core.codec import decode_value, value_encoder
-from finkportal_core.storage.base import Row
+from finkportal_core.storage.base import Row, Store
 
 MAIN_TABLE = "ztf_alerts"
 HISTORY_TABLE = "ztf_history"
@@ -50,6 +50,7 @@ ROOT_INFO_FIELDS = ("schemavsn", "publisher", "objectId", "candid", "fp_hists")
 _ROOT_ONLY = frozenset(ROOT_INFO_FIELDS) - {"candid"}
 _ABSENT: Any = object()
 _CACHE_LIMIT = 4096
+_JD_TEXT_WIDTH = 15  # seven digits, a point, seven decimals
 _pack = value_encoder()
 _UPPERLIM_CELL = _pack(TAG_UPPERLIM)
 _BADQUALITY_CELL = _pack(TAG_BADQUALITY)
@@ -57,6 +58,12 @@ _NULL_CELL = _pack(None)
 _QUALIFIERS: dict[tuple[bytes, tuple[str, ...]], tuple[bytes, ...]] = {}
 _LAYOUTS: dict[tuple[bytes, ...], _Layout] = {}
 _CHECKED_CANDIDATE_KEYS: dict[tuple[str, ...], bool] = {}
+
+
+def ensure_alert_tables(store: Store) -> None:
+    """Create the main and history tables (idempotent)."""
+    store.create_table(MAIN_TABLE, MAIN_FAMILIES)
+    store.create_table(HISTORY_TABLE, HISTORY_FAMILIES)
 
 
 class RowDecodeError(ValueError):
@@ -75,7 +82,10 @@ def jd_text(jd: float) -> str:
     """
     if type(jd) not in (float, int) or not JD_MIN <= jd < JD_MAX:
         raise ValueError(f"jd {jd!r} is not a number in [{JD_MIN:.0f}, {JD_MAX:.0f})")
-    return f"{jd:.7f}"
+    text = f"{jd:.7f}"
+    if len(text) != _JD_TEXT_WIDTH:  # rounds up to JD_MAX: would sort before every other key
+        raise ValueError(f"jd {jd!r} rounds to {text}, outside [{JD_MIN:.0f}, {JD_MAX:.0f})")
+    return text
 
 
 def row_key(object_id: str, jd: float, candid: int) -> bytes:

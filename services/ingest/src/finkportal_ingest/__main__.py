@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from finkportal_core.logging import configure_logging
 from finkportal_core.metrics import MetricsServer
 from finkportal_core.storage import open_store
+from finkportal_core.tables import ensure_alert_tables
 from finkportal_ingest.metrics import IngestMetrics
 from finkportal_ingest.service import IngestService
 from finkportal_ingest.settings import IngestSettings
-from finkportal_ingest.sink import ensure_tables
 
 log = logging.getLogger("finkportal_ingest")
 
@@ -27,7 +27,7 @@ def run(settings: IngestSettings) -> int:
     store = open_store(settings.store_url)
     server = MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port).start()
     try:
-        ensure_tables(store)
+        ensure_alert_tables(store)
         service = IngestService(settings, store, metrics)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -10,17 +10,9 @@ from finkportal_core.alerts import (
     InvalidAlertError,
     decode_message,
 )
+from finkportal_core.consumer_loop import DeadLetter
 from finkportal_core.storage.base import Row
 from finkportal_core.tables import alert_to_rows
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message that will never be stored, and why."""
-
-    message: Any
-    reason: str
-    kind: str  # "decode", "invalid" or "store": the metric label
 
 
 @dataclass

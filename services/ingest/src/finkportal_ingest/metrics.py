@@ -20,6 +20,10 @@ class IngestMetrics:
         self.history_written = Counter(
             "ingest_history_rows_written", "History rows written", registry=r
         )
+        self.records_published = Counter(
+            "ingest_index_records_published", "Index records published for the indexer",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "ingest_alerts_dead_lettered", "Messages sent to the dead-letter topic",
             ["reason_kind"], registry=r,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from finkportal_core.settings import ServiceSettings
+from finkportal_core.settings import ConsumerServiceSettings
 
 
-class IngestSettings(ServiceSettings):
+class IngestSettings(ConsumerServiceSettings):
     """Settings of the ingest service."""
 
     model_config = SettingsConfigDict(env_prefix="FINK_INGEST_", extra="ignore", frozen=True)
@@ -24,22 +24,17 @@ class IngestSettings(ServiceSettings):
         description="Topic receiving messages that cannot be decoded or stored, "
         "with the reason in the 'reason' header.",
     )
+    index_topic: str = Field(
+        "finkportal_alerts_stored",
+        description="Internal topic receiving one compact record per stored alert, read by "
+        "the indexer; empty disables publishing.",
+    )
     batch_size: int = Field(500, ge=1, le=100_000, description="Most alerts written per batch.")
-    batch_timeout_s: float = Field(
-        1.0, gt=0, description="Longest wait for a batch to fill before writing what is there."
-    )
-    backoff_initial_s: float = Field(
-        0.5, gt=0, description="First wait before retrying a write to an unavailable store."
-    )
-    backoff_max_s: float = Field(30.0, gt=0, description="Longest wait between write retries.")
     metrics_port: int = Field(9101, ge=0, le=65535, description="Prometheus /metrics port.")
     history_cache_keys: int = Field(
         1_000_000, ge=0,
         description="How many recently written history-row keys ingest remembers so the next "
         "alerts of an object skip rewriting identical history (~100 bytes each; 0 disables).",
-    )
-    lag_interval_s: float = Field(
-        15.0, gt=0, description="How often the consumer lag gauge is refreshed."
     )
 
     @field_validator("topic_pattern")

@@ -10,18 +10,12 @@ from finkportal_core.storage.base import (
     Store,
     StoreUnavailableError,
 )
-from finkportal_core.tables import HISTORY_FAMILIES, HISTORY_TABLE, MAIN_FAMILIES, MAIN_TABLE
+from finkportal_core.tables import HISTORY_TABLE, MAIN_TABLE
 from finkportal_ingest.batch import DeadLetter, PreparedBatch
 from finkportal_ingest.errors import TransientIngestError
 from finkportal_ingest.recent import RecentKeys
 
 log = logging.getLogger(__name__)
-
-
-def ensure_tables(store: Store) -> None:
-    """Create the tables ingest writes (idempotent)."""
-    store.create_table(MAIN_TABLE, MAIN_FAMILIES)
-    store.create_table(HISTORY_TABLE, HISTORY_FAMILIES)
 
 
 class AlertSink:

@@ -1,0 +1,1 @@
+"""finkportal indexer: index tables, night statistics, reindex and live Kafka streams."""
