@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-storage clean
+.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-storage clean
 
 # uv comes from PyPI as a module of the machine's Python; everything else from the lock file.
 install:
@@ -27,10 +27,13 @@ test: install system-deps lint typecheck
 demo: install
 	$(UV) run --frozen finkportal demo
 
-bench: bench-ingest
+bench: bench-ingest bench-index
 
 bench-ingest: install
 	$(UV) run --frozen python -m bench.ingest
+
+bench-index: install
+	$(UV) run --frozen python -m bench.index
 
 bench-storage: install
 	$(UV) run --frozen python bench/bench_storage.py

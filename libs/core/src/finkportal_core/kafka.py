@@ -37,6 +37,7 @@ def consumer_config(settings: ServiceSettings, group_id: str) -> dict[str, Any]:
         "max.poll.interval.ms": settings.kafka_max_poll_interval_ms,
         "session.timeout.ms": settings.kafka_session_timeout_ms,
         "topic.metadata.refresh.interval.ms": settings.kafka_metadata_refresh_ms,
+        "fetch.wait.max.ms": settings.kafka_fetch_wait_max_ms,
         "fetch.max.bytes": 64 * 1024 * 1024,
         "max.partition.fetch.bytes": MAX_MESSAGE_BYTES,
     }
