@@ -48,6 +48,7 @@ from bench.index_probes import (
     p99_by_quarter,
     prepared_night,
     produce_paced,
+    produce_when_room,
     reference_loop_s,
 )
 from bench.index_report import index_markdown, index_table
@@ -201,13 +202,7 @@ def store_backlog(pipe: Pipeline, ingest: Service, n: int, seed: int, already: i
     producer = bench_producer(pipe.bootstrap)
     config = NightConfig(n_alerts=n, seed=seed, night=date(2024, 3, 2))
     for encoded in encoded_night(config, keep_added_values=True, workers=2):
-        while True:
-            try:
-                producer.produce(TOPIC, value=encoded.value)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
+        produce_when_room(producer, TOPIC, encoded.value, 0.05)
     producer.flush(120)
     if ingest.wait_metric("ingest_alerts_written", already + n, 600) < already + n:
         raise SystemExit("ingest did not store the backlog within 600 s")

@@ -105,13 +105,7 @@ def produce_paced(producer: Producer, topic: str, alerts: Sequence[PreparedAlert
         sent[alert.candid] = time.perf_counter()
         if poller is not None:
             poller.expect(alert.time_key, alert.candid)
-        while True:
-            try:
-                producer.produce(topic, value=alert.value)
-                break
-            except BufferError:
-                producer.poll(0.01)
-        producer.poll(0)
+        produce_when_room(producer, topic, alert.value, 0.01)
     producer.flush(60)
     return len(alerts) / (time.perf_counter() - start)
 
@@ -287,3 +281,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 def latency_summary(values: Sequence[float]) -> dict[str, Any]:
     return {"p50_ms": round(percentile(values, 50), 1), "p99_ms": round(percentile(values, 99), 1),
             "max_ms": round(values[-1], 1) if values else float("nan")}
+
+
+def produce_when_room(producer: Any, topic: str, value: bytes, wait_s: float) -> None:
+    """Produce, serving delivery reports while the local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, value=value)
+            break
+        except BufferError:
+            producer.poll(wait_s)
+    producer.poll(0)
