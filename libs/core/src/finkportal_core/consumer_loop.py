@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, Producer
 
-from finkportal_core.kafka import consumer_lag, next_offsets
+from finkportal_core.kafka import Delivery, consumer_lag, next_offsets
 
 log = logging.getLogger(__name__)
 
@@ -159,19 +159,16 @@ class BatchConsumerLoop:
 
     def _dead_letter(self, dead_letters: list[DeadLetter]) -> None:
         """Publish bad messages with their reason and wait until the broker has them."""
-        failures: list[str] = []
+        delivery = Delivery(self.producer)
         for dead in dead_letters:
-            self.producer.produce(
-                self.settings.dead_letter_topic, value=dead.message.value(),
-                key=dead.message.key(), headers=dead_letter_headers(dead),
-                on_delivery=lambda err, _msg: failures.append(str(err)) if err else None,
-            )
+            delivery.produce(self.settings.dead_letter_topic, dead.message.value(),
+                             dead.message.key(), dead_letter_headers(dead))
             self.metrics.dead_lettered.labels(reason_kind=dead.kind).inc()
             log.warning("dead-lettered", extra={"reason": dead.reason,
                                                 "topic": dead.message.topic(),
                                                 "offset": dead.message.offset()})
-        if dead_letters and (self.producer.flush(30) > 0 or failures):
-            raise DeadLetterUnavailableError(f"dead-letter topic unavailable: {failures[:1]}")
+        if (problem := delivery.wait()) is not None:
+            raise DeadLetterUnavailableError(f"dead-letter topic unavailable: {problem}")
 
     def _commit(self, messages: list[Any]) -> None:
         try:

@@ -82,3 +82,37 @@ def consumer_lag(consumer: Consumer) -> dict[tuple[str, int], int]:
         position = tp.offset if tp.offset >= 0 else 0
         lag[(tp.topic, tp.partition)] = max(high - position, 0)
     return lag
+
+
+class Delivery:
+    """Messages produced as one unit: :meth:`wait` says whether the broker took them all.
+
+    Services commit their input only after :meth:`wait` returns None, so every message
+    produced here is delivered at least once.
+    """
+
+    def __init__(self, producer: Producer):
+        self._producer = producer
+        self._failures: list[str] = []
+        self.count = 0
+
+    def produce(self, topic: str, value: bytes | None, key: bytes | None = None,
+                headers: list[tuple[str, str | bytes | None]] | None = None) -> None:
+        options: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._on_delivery}
+        if headers is not None:
+            options["headers"] = headers
+        self._producer.produce(topic, **options)
+        self.count += 1
+
+    def wait(self, timeout_s: float = 30) -> str | None:
+        """Flush; None when every message was acknowledged, else what went wrong first."""
+        if self.count == 0:
+            return None
+        left = self._producer.flush(timeout_s)
+        if left > 0:
+            return f"{left} messages not acknowledged within {timeout_s:.0f} s"
+        return self._failures[0] if self._failures else None
+
+    def _on_delivery(self, error: Any, _message: Any) -> None:
+        if error is not None:
+            self._failures.append(str(error))

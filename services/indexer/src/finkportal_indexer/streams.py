@@ -18,6 +18,7 @@ from finkportal_core.alerts import InvalidAlertError
 from finkportal_core.codec import CellDecodeError
 from finkportal_core.filters import matching_filters, stream_message
 from finkportal_core.indexing.records import Record, RecordError
+from finkportal_core.kafka import Delivery
 from finkportal_core.storage.base import Store
 from finkportal_core.tables import (
     HISTORY_TABLE,
@@ -47,7 +48,7 @@ class StreamPublisher:
 
         Raises ``TransientIndexerError`` when the broker does not take the messages.
         """
-        failures: list[str] = []
+        delivery = Delivery(self._producer)
         unsendable: list[tuple[Record, str]] = []
         sent: Counter[str] = Counter()
         for record, fink_class in classified:
@@ -61,12 +62,10 @@ class StreamPublisher:
                 unsendable.append((record, str(exc)))
                 continue
             for topic in topics:
-                self._producer.produce(
-                    topic, value=value, key=key,
-                    on_delivery=lambda err, _m: failures.append(str(err)) if err else None)
+                delivery.produce(topic, value, key)
                 sent[topic] += 1
-        if sent and (self._producer.flush(30) > 0 or failures):
-            raise TransientIndexerError(f"stream topics unavailable: {failures[:1]}")
+        if (problem := delivery.wait()) is not None:
+            raise TransientIndexerError(f"stream topics unavailable: {problem}")
         for topic, count in sent.items():  # counted once the broker has them
             self._metrics.streamed.labels(topic=topic).inc(count)
         return unsendable

@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 
 from finkportal_core.consumer_loop import BatchConsumerLoop, DeadLetter
 from finkportal_core.indexing.records import RecordError, encode_record, index_record
-from finkportal_core.kafka import make_consumer, make_producer
+from finkportal_core.kafka import Delivery, make_consumer, make_producer
 from finkportal_core.storage.base import Store
 from finkportal_ingest.batch import PreparedBatch, prepare_batch
 from finkportal_ingest.errors import TransientIngestError
@@ -63,17 +63,15 @@ class IngestService:
         topic = self.settings.index_topic
         if not topic:
             return
-        failures: list[str] = []
+        delivery = Delivery(self.producer)
         for message, main_rows, _history in batch.rows_by_message:
             for key, cells in main_rows:
                 value = self._record_value(message, key, cells, batch)
                 if value is not None:
-                    self.producer.produce(
-                        topic, value=value, key=key.split(b"_", 1)[0],
-                        on_delivery=lambda err, _m: failures.append(str(err)) if err else None)
-        if self.producer.flush(30) > 0 or failures:
-            raise TransientIngestError(f"index topic unavailable: {failures[:1]}")
-        self.metrics.records_published.inc(batch.alert_count)
+                    delivery.produce(topic, value, key.split(b"_", 1)[0])
+        if (problem := delivery.wait()) is not None:
+            raise TransientIngestError(f"index topic unavailable: {problem}")
+        self.metrics.records_published.inc(delivery.count)
 
     def _record_value(self, message: Any, key: bytes, cells: dict[bytes, bytes],
                       batch: PreparedBatch) -> bytes | None:
