@@ -19,20 +19,18 @@ from finkportal_core.codec import decode_value, encode_value
 from finkportal_core.indexing.layout import (
     INDEX_TABLES,
     OBJECT_NIGHTS_TABLE,
-    check_indexable,
     ensure_index_tables,
 )
 from finkportal_core.indexing.records import (
     RECORD_COLUMNS,
     RecordError,
     index_record,
-    record_class,
 )
 from finkportal_core.storage.base import Row, Store, TableNotFoundError
 from finkportal_core.tables import MAIN_TABLE
 from finkportal_indexer.errors import ReindexError
 from finkportal_indexer.statistics import PENDING_TABLE, ensure_statistics_tables, recount_night
-from finkportal_indexer.writer import Classified, IndexWriter
+from finkportal_indexer.writer import Classified, IndexWriter, classify
 
 log = logging.getLogger(__name__)
 CHECKPOINT_TABLE = "finkportal_reindex"
@@ -127,9 +125,7 @@ def _classify(chunk: list[Row], report: ReindexReport) -> list[Classified]:
     classified: list[Classified] = []
     for key, cells in chunk:
         try:
-            record = index_record(key, cells)
-            check_indexable(record)
-            classified.append((record, record_class(record)))
+            classified.append(classify(index_record(key, cells)))
         except RecordError as exc:
             report.skipped.append((key, str(exc)))
             log.warning("skipped: not indexable", extra={"key": key.decode(), "error": str(exc)})

@@ -13,8 +13,7 @@ import logging
 from typing import Any
 
 from finkportal_core.consumer_loop import BatchConsumerLoop, DeadLetter
-from finkportal_core.indexing.layout import check_indexable
-from finkportal_core.indexing.records import RecordError, decode_record, record_class
+from finkportal_core.indexing.records import RecordError, decode_record
 from finkportal_core.kafka import make_consumer, make_producer
 from finkportal_core.storage.base import StorageError, Store, StoreUnavailableError
 from finkportal_indexer.errors import TransientIndexerError
@@ -22,7 +21,7 @@ from finkportal_indexer.metrics import IndexerMetrics
 from finkportal_indexer.settings import IndexerSettings
 from finkportal_indexer.statistics import StatisticsRefresher
 from finkportal_indexer.streams import StreamPublisher
-from finkportal_indexer.writer import Classified, IndexWriter, nights_of
+from finkportal_indexer.writer import Classified, IndexWriter, classify, nights_of
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +101,7 @@ def classify_messages(
     dead: list[DeadLetter] = []
     for message in messages:
         try:
-            record = decode_record(message.value())
-            check_indexable(record)
-            fink_class = record_class(record)
+            record, fink_class = classify(decode_record(message.value()))
         except RecordError as exc:
             dead.append(DeadLetter(message, str(exc), "record"))
             continue

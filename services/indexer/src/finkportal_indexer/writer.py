@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from finkportal_core.indexing.layout import (
     OBJECT_NIGHTS_TABLE,
     OBJECTS_TABLE,
+    check_indexable,
     index_rows,
     night_of,
     record_cells,
     rows_by_table,
 )
-from finkportal_core.indexing.records import Record
+from finkportal_core.indexing.records import Record, record_class
 from finkportal_core.indexing.summary import (
     merge_summary,
     object_night_cells,
@@ -27,6 +28,12 @@ from finkportal_core.indexing.summary import (
 from finkportal_core.storage.base import Row, Store, Table
 
 Classified = tuple[Record, str]
+
+
+def classify(record: Record) -> Classified:
+    """``record`` with its Fink class, once it is known indexable (else ``RecordError``)."""
+    check_indexable(record)
+    return record, record_class(record)
 
 
 class IndexWriter:

@@ -7,7 +7,7 @@ a different row key, so each search is one scan (or a few, for a cone):
 table                       row key                                          search
 ==========================  ==============================================  =================
 ``ztf_index_time``          ``jd_objectId_candid``                           date range
-``ztf_index_sky``           8-byte HEALPix cell (depth 29) + ``objectId_jd_candid``  cone
+``ztf_index_sky``           8-byte HEALPix cell (depth 29) + main key  cone
 ``ztf_index_class``         ``class_jd_objectId_candid``                     latest N of a class
 ``ztf_index_sso``           ``ssnamenr_jd_candid``                           one Solar System name
 ``ztf_index_tracklet``      ``tracklet_jd_objectId_candid``                  one tracklet / night
@@ -30,7 +30,7 @@ from finkportal_core.codec import decode_value, value_encoder
 from finkportal_core.indexing.records import Record, RecordError
 from finkportal_core.sky import cell_key, sky_cells
 from finkportal_core.storage.base import Row, Store, Table
-from finkportal_core.tables import jd_text
+from finkportal_core.tables import jd_text, row_key
 
 TIME_TABLE = "ztf_index_time"
 SKY_TABLE = "ztf_index_sky"
@@ -135,7 +135,7 @@ def index_rows(record: Record, fink_class: str, cell: int) -> list[tuple[str, Ro
     object_id, jd, candid = record["objectId"], _jd(record), record["candid"]
     rows = [
         (TIME_TABLE, (f"{jd}_{object_id}_{candid}".encode(), cells)),
-        (SKY_TABLE, (cell_key(cell) + f"{object_id}_{jd}_{candid}".encode(), cells)),
+        (SKY_TABLE, (cell_key(cell) + row_key(object_id, record["jd"], candid), cells)),
         (CLASS_TABLE, (f"{fink_class}_{jd}_{object_id}_{candid}".encode(), cells)),
     ]
     if (name := sso_name(record)) is not None:
