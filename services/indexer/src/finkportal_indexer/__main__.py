@@ -6,19 +6,16 @@ Settings come from ``FINK_INDEXER_*``.
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
 import threading
-from collections.abc import Callable
-from types import FrameType
 
 from pydantic import ValidationError
 
 from finkportal_core.indexing.layout import ensure_index_tables
 from finkportal_core.logging import configure_logging
-from finkportal_core.metrics import MetricsServer
+from finkportal_core.runner import on_stop_signals, run_service
 from finkportal_core.storage import open_store
+from finkportal_core.storage.base import Store
 from finkportal_core.tables import ensure_alert_tables
 from finkportal_indexer.errors import ReindexError
 from finkportal_indexer.metrics import IndexerMetrics
@@ -27,35 +24,18 @@ from finkportal_indexer.service import IndexerService
 from finkportal_indexer.settings import IndexerSettings
 from finkportal_indexer.statistics import ensure_statistics_tables
 
-log = logging.getLogger("finkportal_indexer")
-
-
-def on_stop_signals(stop: Callable[[], None]) -> None:
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal received, finishing the batch", extra={"signal": signum})
-        stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
 
 def run(settings: IndexerSettings) -> int:
     """Construct every client explicitly, run until SIGTERM/SIGINT, close everything."""
-    configure_logging(settings.log_level, settings.log_json)
     metrics = IndexerMetrics()
-    store = open_store(settings.store_url)
-    server = MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port).start()
-    try:
+
+    def build(store: Store) -> IndexerService:
         ensure_alert_tables(store)  # streams read alerts back; ingest may not have started yet
         ensure_index_tables(store)
         ensure_statistics_tables(store)
-        service = IndexerService(settings, store, metrics)
-        on_stop_signals(service.stop)
-        service.run()
-    finally:
-        server.stop()
-        store.close()
-    return 0
+        return IndexerService(settings, store, metrics)
+
+    return run_service(settings, metrics.registry, build)
 
 
 def run_reindex(settings: IndexerSettings, args: argparse.Namespace) -> int:

@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-from types import FrameType
 
 from pydantic import ValidationError
 
-from finkportal_core.logging import configure_logging
-from finkportal_core.metrics import MetricsServer
-from finkportal_core.storage import open_store
+from finkportal_core.runner import run_service
+from finkportal_core.storage.base import Store
 from finkportal_core.tables import ensure_alert_tables
 from finkportal_ingest.metrics import IngestMetrics
 from finkportal_ingest.service import IngestService
 from finkportal_ingest.settings import IngestSettings
 
-log = logging.getLogger("finkportal_ingest")
-
 
 def run(settings: IngestSettings) -> int:
     """Construct every client explicitly, run until SIGTERM/SIGINT, close everything."""
-    configure_logging(settings.log_level, settings.log_json)
     metrics = IngestMetrics()
-    store = open_store(settings.store_url)
-    server = MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port).start()
-    try:
+
+    def build(store: Store) -> IngestService:
         ensure_alert_tables(store)
-        service = IngestService(settings, store, metrics)
+        return IngestService(settings, store, metrics)
 
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal received, finishing the batch", extra={"signal": signum})
-            service.stop()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        service.run()
-    finally:
-        server.stop()
-        store.close()
-    return 0
+    return run_service(settings, metrics.registry, build)
 
 
 def main() -> int:
