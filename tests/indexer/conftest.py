@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from finkportal_core.storage import open_store
+from finkportal_indexer.statistics import PENDING_TABLE
 from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.demo import metric_total
 from tests.conftest import free_port
@@ -88,9 +89,18 @@ def wait_metric(process: ServiceProcess, name: str, expected: float,
     return value
 
 
-def metrics_text(process: ServiceProcess) -> str:
-    with urllib.request.urlopen(metrics_url(process), timeout=5) as response:
-        return str(response.read().decode())
+def wait_statistics_settled(pipeline: Pipeline, timeout_s: float = 60) -> None:
+    """Wait until no night is waiting for a statistics recount."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        store = open_store(pipeline.store_url)
+        try:
+            if not list(store.table(PENDING_TABLE).scan(limit=1)):
+                return
+        finally:
+            store.close()
+        time.sleep(0.2)
+    raise AssertionError("statistics recount did not settle")
 
 
 def make_pipeline(broker: EmbeddedBroker, tmp: Path) -> Pipeline:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +37,13 @@ from finkportal_indexer.reindex import reindex
 from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.replay import replay
 from tests.core.test_classification import alerts_frame, reference_classes
-from tests.indexer.conftest import Pipeline, make_pipeline, stop_all, wait_metric
+from tests.indexer.conftest import (
+    Pipeline,
+    make_pipeline,
+    stop_all,
+    wait_metric,
+    wait_statistics_settled,
+)
 from tests.indexer.snapshots import (
     expected_statistics,
     expected_summaries,
@@ -71,20 +76,6 @@ def indexed(broker: EmbeddedBroker, real_data_dir: Path,
     finally:
         store.close()
         stop_all(pipeline)
-
-
-def wait_statistics_settled(pipeline: Pipeline, timeout_s: float = 60) -> None:
-    """Wait until no night is waiting for a statistics recount."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        store = open_store(pipeline.store_url)
-        try:
-            if not list(store.table("ztf_statistics_pending").scan(limit=1)):
-                return
-        finally:
-            store.close()
-        time.sleep(0.2)
-    raise AssertionError("statistics recount did not settle")
 
 
 def keys_of(pipeline: Pipeline, table: str) -> dict[bytes, dict[str, Any]]:

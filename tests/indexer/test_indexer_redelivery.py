@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from datetime import date
 
 import msgpack
@@ -18,12 +17,11 @@ from finkportal_core.indexing.layout import (
 from finkportal_core.indexing.records import RECORD_VERSION
 from finkportal_core.indexing.summary import decode_statistics
 from finkportal_core.storage import open_store
-from finkportal_core.storage.base import TableNotFoundError
 from finkportal_tools.sim import NightConfig
 from finkportal_tools.sim.parallel import encoded_night
-from tests.indexer.conftest import Pipeline, wait_metric
+from tests.indexer.conftest import Pipeline, wait_metric, wait_statistics_settled
 from tests.indexer.snapshots import expected_statistics, snapshot, stored_alerts
-from tests.indexer.test_indexer_e2e import wait_statistics_settled
+from tests.ingest.conftest import stored_row_count, wait_for_rows
 from tests.support.kafka_io import produce, read_all, wait_committed
 
 pytestmark = pytest.mark.slow
@@ -35,21 +33,11 @@ def synthetic_messages(count: int, seed: int) -> list[bytes]:
 
 
 def time_rows(store_url: str) -> int:
-    store = open_store(store_url)
-    try:
-        return sum(1 for _ in store.table(TIME_TABLE).scan(columns=[b"i:candid"]))
-    except TableNotFoundError:
-        return 0
-    finally:
-        store.close()
+    return stored_row_count(store_url, TIME_TABLE)
 
 
 def wait_time_rows(store_url: str, expected: int, timeout_s: float = 180) -> int:
-    deadline = time.monotonic() + timeout_s
-    count = 0
-    while time.monotonic() < deadline and (count := time_rows(store_url)) < expected:
-        time.sleep(0.3)
-    return count
+    return wait_for_rows(store_url, expected, timeout_s, table=TIME_TABLE)
 
 
 def test_kill_restart_and_full_redelivery_change_nothing(pipeline: Pipeline):

@@ -101,27 +101,32 @@ def ingest_factory(
         process.stop()
 
 
-def main_row_count(store: Store) -> int:
+def row_count(store: Store, table: str = MAIN_TABLE) -> int:
+    """Rows of ``table`` (the main table and the index tables all have ``i:candid``)."""
     try:
-        return sum(1 for _ in store.table(MAIN_TABLE).scan(columns=[b"i:candid"]))
+        return sum(1 for _ in store.table(table).scan(columns=[b"i:candid"]))
     except TableNotFoundError:
         return 0
 
 
+def stored_row_count(store_url: str, table: str = MAIN_TABLE) -> int:
+    store = open_store(store_url)
+    try:
+        return row_count(store, table)
+    finally:
+        store.close()
+
+
 def wait_for_rows(store_url: str, expected: int, timeout_s: float = 120,
-                  process: IngestProcess | None = None) -> int:
-    """Poll the store until the main table holds ``expected`` rows (or time runs out)."""
+                  process: ServiceProcess | None = None, table: str = MAIN_TABLE) -> int:
+    """Poll the store until ``table`` holds ``expected`` rows (or time runs out)."""
     deadline = time.monotonic() + timeout_s
     count = 0
     while time.monotonic() < deadline:
-        store = open_store(store_url)
-        try:
-            count = main_row_count(store)
-        finally:
-            store.close()
+        count = stored_row_count(store_url, table)
         if count >= expected:
             return count
         if process and process.process and process.process.poll() is not None:
-            raise AssertionError(f"ingest exited early:\n{process.log()[-3000:]}")
+            raise AssertionError(f"{process.module} exited early:\n{process.log()[-3000:]}")
         time.sleep(0.3)
     return count
