@@ -4,6 +4,7 @@
 #
 #   docker build --target ingest -t finkportal/ingest:0.1.0 .
 #   docker build --target indexer -t finkportal/indexer:0.1.0 .
+#   docker build --target query -t finkportal/query:0.1.0 .
 #
 # Stages: `builder` holds uv and the workspace manifests; each `<service>-venv` stage
 # installs that service's locked dependencies, then the workspace packages themselves
@@ -35,6 +36,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs/core/pyproject.toml libs/core/
 COPY services/ingest/pyproject.toml services/ingest/
 COPY services/indexer/pyproject.toml services/indexer/
+COPY services/query/pyproject.toml services/query/
 COPY tools/pyproject.toml tools/
 
 # ---------------------------------------------------------------- runtime
@@ -90,3 +92,23 @@ ENV FINK_INDEXER_METRICS_HOST=0.0.0.0 \
 EXPOSE 9102
 # `finkportal-indexer reindex [--drop] [--restart]` rebuilds the index tables (docs/deploy.md).
 ENTRYPOINT ["finkportal-indexer"]
+
+# ---------------------------------------------------------------- query
+FROM builder AS query-venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package finkportal-query
+COPY libs libs
+COPY services services
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package finkportal-query
+
+FROM runtime AS query
+COPY --from=query-venv /opt/venv /opt/venv
+# The REST API, /health and Prometheus' /metrics share one port, reached from outside
+# the container. Matplotlib (cutout images) needs a writable config/cache directory:
+# the home directory does not exist and Kubernetes mounts the root read-only.
+ENV FINK_QUERY_HOST=0.0.0.0 \
+    FINK_QUERY_PORT=8000 \
+    MPLCONFIGDIR=/tmp/matplotlib
+EXPOSE 8000
+ENTRYPOINT ["finkportal-query"]

@@ -54,6 +54,47 @@ class ServicePackage:
     def env_prefix(self) -> str:
         return str(self.settings_class().model_config.get("env_prefix", ""))
 
+    def has_field(self, name: str) -> bool:
+        return name in self.settings_class().model_fields
+
+    @property
+    def talks_to_kafka(self) -> bool:
+        """Kafka services (ingest, indexer) get the broker settings and the SASL Secret."""
+        return self.has_field("kafka_bootstrap_servers")
+
+    @property
+    def has_http_api(self) -> bool:
+        """An HTTP service (query) serves /health and /metrics on its API ``port``;
+        the Kafka services serve only /metrics, on a ``metrics_port`` of their own."""
+        return not self.has_field("metrics_port")
+
+    @property
+    def port_field(self) -> str:
+        """The settings field of the port Prometheus scrapes and the probes reach."""
+        return "port" if self.has_http_api else "metrics_port"
+
+    @property
+    def host_field(self) -> str:
+        """The settings field of the address that port binds."""
+        return "host" if self.has_http_api else "metrics_host"
+
+    @property
+    def health_path(self) -> str:
+        """What the healthchecks and probes request."""
+        return "/health" if self.has_http_api else "/metrics"
+
+    def port_variable(self) -> str:
+        return f"{self.env_prefix()}{self.port_field.upper()}"
+
+    def default_port(self) -> int:
+        return int(self.settings_class().model_fields[self.port_field].default)
+
+
+def service_package(target: str) -> ServicePackage:
+    """The package deployed as ``target`` (a Docker target, compose service, Deployment)."""
+    (package,) = [p for p in service_packages() if p.target == target]
+    return package
+
 
 def service_packages() -> list[ServicePackage]:
     packages = []

@@ -100,13 +100,14 @@ def test_service_image_has_no_build_tools(
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
-def test_exposed_port_is_the_metrics_port(
+def test_exposed_port_is_the_scraped_port_bound_on_every_address(
         dockerfile: Dockerfile, package: ServicePackage) -> None:
+    # metrics_port for the Kafka services; the API port (with /metrics on it) for query.
     env = dockerfile.env(package.target)
-    port = env[f"{package.env_prefix()}METRICS_PORT"]
+    port = env[package.port_variable()]
     assert dockerfile.last(package.target, "EXPOSE") == port
-    assert int(port) == package.settings_class().model_fields["metrics_port"].default
-    assert env[f"{package.env_prefix()}METRICS_HOST"] == "0.0.0.0"
+    assert int(port) == package.default_port()
+    assert env[f"{package.env_prefix()}{package.host_field.upper()}"] == "0.0.0.0"
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)

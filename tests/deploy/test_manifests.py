@@ -17,6 +17,7 @@ from tests.deploy.deploy_files import (
     pod_containers,
     require_tool,
     run_tool,
+    service_package,
     service_packages,
 )
 
@@ -70,16 +71,31 @@ def test_compose_builds_each_service_from_its_dockerfile_target(
         assert service["build"]["target"] == package.target
         assert seconds(service["stop_grace_period"]) >= MIN_GRACE_SECONDS
         assert service.get("stop_signal", "SIGTERM") == "SIGTERM"
-        waits_for = service.get("depends_on", {})
-        assert waits_for.get("kafka", {}).get("condition") == "service_healthy"
 
 
-def test_compose_healthchecks_probe_the_metrics_port(compose: dict[str, Any]) -> None:
+def waits_healthy(compose: dict[str, Any], service: str, dependency: str) -> bool:
+    """``service`` starts only once ``dependency`` is healthy, directly or through others."""
+    for name, condition in compose["services"][service].get("depends_on", {}).items():
+        healthy = condition.get("condition") == "service_healthy"
+        if healthy and (name == dependency or waits_healthy(compose, name, dependency)):
+            return True
+    return False
+
+
+def test_compose_services_wait_for_what_they_need(compose: dict[str, Any]) -> None:
+    for package in service_packages():
+        if package.talks_to_kafka:
+            assert waits_healthy(compose, package.target, "kafka"), package.target
+    # The API starts once the writers have opened the store, so its tables exist.
+    assert waits_healthy(compose, "query", "indexer")
+
+
+def test_compose_healthchecks_probe_the_scraped_port(compose: dict[str, Any]) -> None:
     for package in service_packages():
         service = compose["services"][package.target]
-        port = service["environment"][f"{package.env_prefix()}METRICS_PORT"]
+        port = service["environment"][package.port_variable()]
         probe = " ".join(service["healthcheck"]["test"])
-        assert f"127.0.0.1:{port}/metrics" in probe, probe
+        assert f"127.0.0.1:{port}{package.health_path}" in probe, probe
 
 
 def test_compose_creates_every_topic_the_services_use(compose: dict[str, Any]) -> None:
@@ -192,26 +208,35 @@ def test_deployments_run_non_root_on_a_read_only_root_filesystem(
             assert tmp <= empty_dirs, "/tmp must be an emptyDir"
 
 
-def metrics_port(container: dict[str, Any]) -> int:
-    ports = [p["containerPort"] for p in container["ports"] if p["name"] == "metrics"]
-    assert len(ports) == 1, f"{container['name']} must declare one 'metrics' port"
-    return int(ports[0])
+def scraped_port(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The container port Prometheus scrapes: ``metrics`` for the Kafka services, the
+    API port ``http`` (which serves /metrics too) for query."""
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    (container,) = pod_containers(deployment)
+    ports = [p for p in container["ports"]
+             if p["containerPort"] == int(annotations["prometheus.io/port"])]
+    assert len(ports) == 1, f"{container['name']} does not declare the scraped port"
+    return dict(ports[0])
 
 
-def test_deployments_are_scraped_and_probed_on_their_metrics_port(
+def test_deployments_are_scraped_and_probed_on_the_port_their_settings_bind(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
     for docs in rendered.values():
         for deployment in of_kind(docs, "Deployment"):
-            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-            assert annotations["prometheus.io/scrape"] == "true"
+            package = service_package(deployment["metadata"]["name"])
+            port = scraped_port(deployment)
             (container,) = pod_containers(deployment)
-            port = metrics_port(container)
-            assert int(annotations["prometheus.io/port"]) == port
-            prefix = next(k for k in container_env(docs, container) if k.endswith("METRICS_PORT"))
-            assert int(container_env(docs, container)[prefix]) == port
+            assert int(container_env(docs, container)[package.port_variable()]) == (
+                port["containerPort"])
             for probe in ("livenessProbe", "readinessProbe"):
-                target = container[probe].get("httpGet") or container[probe]["tcpSocket"]
-                assert target["port"] in ("metrics", port)
+                target = container[probe]["httpGet"]
+                assert target["port"] in (port["name"], port["containerPort"])
+            assert container["readinessProbe"]["httpGet"]["path"] == package.health_path
+            # An HTTP API's liveness may skip the store (/health/live), a restart cannot fix it
+            assert container["livenessProbe"]["httpGet"]["path"] in (
+                package.health_path, f"{package.health_path}/live")
 
 
 def test_deployments_stop_gracefully(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -224,14 +249,17 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def test_each_deployment_has_a_metrics_service_and_a_disruption_budget(
+def test_each_deployment_has_a_service_on_its_port_and_a_disruption_budget(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
     for docs in rendered.values():
         for deployment in of_kind(docs, "Deployment"):
             labels = deployment["spec"]["template"]["metadata"]["labels"]
             services = [s for s in of_kind(docs, "Service")
                         if selects(s["spec"]["selector"], labels)]
-            assert any(p["name"] == "metrics" for s in services for p in s["spec"]["ports"])
+            port = scraped_port(deployment)
+            assert any(p["targetPort"] in (port["name"], port["containerPort"])
+                       for s in services for p in s["spec"]["ports"]), (
+                f"no Service reaches {deployment['metadata']['name']}:{port['containerPort']}")
             budgets = [b for b in of_kind(docs, "PodDisruptionBudget")
                        if selects(b["spec"]["selector"]["matchLabels"], labels)]
             assert len(budgets) == 1, deployment["metadata"]["name"]
@@ -273,6 +301,9 @@ def test_production_uses_hbase_and_the_sasl_secret_template(
         env = container_env(docs, container)
         assert next(v for k, v in env.items() if k.endswith("_STORE_URL")).startswith("hbase://")
         secret_refs = [v for k, v in env.items() if "SASL" in k and "/" in v]
+        if not service_package(deployment["metadata"]["name"]).talks_to_kafka:
+            assert not secret_refs, "a service without Kafka needs no Kafka credentials"
+            continue
         assert secret_refs, "SASL credentials must come from the Secret"
         for ref in secret_refs:
             name, key = ref.split("/")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -57,22 +61,69 @@ def service_modules(children: list[psutil.Process]) -> set[str]:
     return modules
 
 
-def count_rows(store_url: str, table: str, columns: list[bytes] | None = None) -> int:
+def count_rows(store_url: str, table: str, columns: list[bytes] | None = None,
+               prefix: bytes | None = None) -> int:
     store = open_store(store_url)
     try:
-        return sum(1 for _ in store.table(table).scan(columns=columns))
+        return sum(1 for _ in store.table(table).scan(columns=columns, row_prefix=prefix))
     finally:
         store.close()
 
 
+def first_stored_object(store_url: str) -> str:
+    """The objectId of the first main-table row (keys are ``objectId_jd_candid``)."""
+    store = open_store(store_url)
+    try:
+        ((key, _),) = store.table(MAIN_TABLE).scan(columns=[b"i:candid"], limit=1)
+    finally:
+        store.close()
+    return key.split(b"_", 1)[0].decode()
+
+
+def get(url: str) -> tuple[int, Any]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, json.load(response)
+
+
+def printed_example_rows(text: str, endpoint: str) -> tuple[dict[str, str], int]:
+    """The parameters of the demo's example call to ``endpoint`` and the rows it printed."""
+    match = re.search(rf"curl -s '(http://\S+/api/v1/{endpoint}\?\S+)'\n\s+-> (\d+) rows?",
+                      text)
+    assert match, f"no example {endpoint} call with a row count in:\n{text}"
+    query = urllib.parse.urlsplit(match[1]).query
+    return dict(urllib.parse.parse_qsl(query)), int(match[2])
+
+
+def assert_query_service_serves_the_night(text: str, query_port: int, store_url: str) -> None:
+    """The demo's API answers /health, and an ingested object's rows are all its alerts."""
+    base = f"http://127.0.0.1:{query_port}"
+    assert get(f"{base}/health") == (200, {"status": "ok"})
+    assert f"{base}/docs" in text, text
+    object_id = first_stored_object(store_url)
+    stored = count_rows(store_url, MAIN_TABLE, [b"i:candid"], f"{object_id}_".encode())
+    status, rows = get(f"{base}/api/v1/objects?objectId={object_id}")
+    assert status == 200
+    assert len(rows) == stored >= 1
+    assert {row["i:objectId"] for row in rows} == {object_id}
+    # The printed examples were really fetched: the object's alert count, and a cone
+    # around its latest position that finds at least the object itself.
+    params, printed = printed_example_rows(text, "objects")
+    assert printed == count_rows(store_url, MAIN_TABLE, [b"i:candid"],
+                                 f"{params['objectId']}_".encode())
+    params, printed = printed_example_rows(text, "conesearch")
+    assert printed >= 1, text
+    assert float(params["radius"]) > 0
+
+
 def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
-    kafka_port = free_port()
+    kafka_port, query_port = free_port(), free_port()
     store_url = f"sqlite:{tmp_path / 'demo' / 'store'}"
     env = {**os.environ, "FINK_TOOLS_DATA_DIR": str(tmp_path / "absent"),
            "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"), "FINK_TOOLS_STORE_URL": store_url,
            "FINK_TOOLS_KAFKA_PORT": str(kafka_port), "FINK_TOOLS_SYNTHETIC_ALERTS": "150",
            "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port()),
-           "FINK_TOOLS_INDEXER_METRICS_PORT": str(free_port())}
+           "FINK_TOOLS_INDEXER_METRICS_PORT": str(free_port()),
+           "FINK_TOOLS_QUERY_PORT": str(query_port)}
     demo = subprocess.Popen([sys.executable, "-m", "finkportal_tools.cli", "demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     children: list[psutil.Process] = []
@@ -97,9 +148,11 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
         on_broker = read_all(f"127.0.0.1:{kafka_port}", busiest, streams[busiest] + 1,
                              timeout_s=10)
         assert len(on_broker) == streams[busiest]
+        assert_query_service_serves_the_night(text, query_port, store_url)
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert {"finkportal_ingest", "finkportal_indexer"} <= service_modules(children)
-        assert len(children) >= 3  # the broker, ingest and the indexer
+        assert {"finkportal_ingest", "finkportal_indexer", "finkportal_query"} <= (
+            service_modules(children))
+        assert len(children) >= 4  # the broker, ingest, the indexer and the query API
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
         # Checked before the clean-up below, which would otherwise hide a leftover process.

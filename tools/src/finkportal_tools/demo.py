@@ -1,10 +1,11 @@
 """``finkportal demo``: the whole cluster on embedded defaults with a replayed night.
 
 Starts the embedded Kafka broker, every service as its own process (logs under
-``<work_dir>/logs``), replays a night of alerts (the real ones when the data
-directory exists, a synthetic night otherwise), waits until ingest has stored it and
-the indexer has indexed and streamed it, prints where to look, and runs until Ctrl-C,
-then stops every process it started.
+``<work_dir>/logs``), waits until the query API answers ``/health``, replays a night of
+alerts (the real ones when the data directory exists, a synthetic night otherwise),
+waits until ingest has stored it and the indexer has indexed and streamed it, prints
+where to look (with example API calls on the night), and runs until Ctrl-C, then stops
+every process it started.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from prometheus_client.samples import Sample
 
 from finkportal_core.filters import STREAM_FILTERS
 from finkportal_tools.broker import EmbeddedBroker
+from finkportal_tools.demo_api import api_base_url, api_lines, example_object, wait_healthy
 from finkportal_tools.processes import ServiceSpec, Supervisor
 from finkportal_tools.settings import ToolsSettings
 
@@ -47,8 +49,12 @@ def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
     ingest["FINK_INGEST_METRICS_PORT"] = str(settings.ingest_metrics_port)
     indexer = {f"FINK_INDEXER_{k}": v for k, v in common.items()}
     indexer["FINK_INDEXER_METRICS_PORT"] = str(settings.indexer_metrics_port)
+    # The API reads the same store; it talks to no Kafka.
+    query = {"FINK_QUERY_STORE_URL": settings.store_url,
+             "FINK_QUERY_PORT": str(settings.query_port)}
     return [ServiceSpec("ingest", "finkportal_ingest", ingest),
-            ServiceSpec("indexer", "finkportal_indexer", indexer)]
+            ServiceSpec("indexer", "finkportal_indexer", indexer),
+            ServiceSpec("query", "finkportal_query", query)]
 
 
 def counter_samples(url: str, name: str) -> list[Sample]:
@@ -165,6 +171,8 @@ def print_where_to_look(settings: ToolsSettings, bootstrap: str, log_dir: Path) 
     url = ingest_metrics_url(settings)
     written = metric_total(url, "ingest_alerts_written")
     dead = metric_total(url, "ingest_alerts_dead_lettered")
+    example = example_object(settings.store_url)
+    object_id = example.object_id if example else "ZTF18acvqrrf"
     print(f"""
 finkportal demo is running
   Kafka (embedded Tansu):  {bootstrap}   nightly topic {DEMO_TOPIC}
@@ -172,8 +180,9 @@ finkportal demo is running
   alerts written:          {written:.0f}   dead-lettered: {dead:.0f} (topic {DEAD_LETTER_TOPIC})
   ingest metrics:          {url}
 {indexer_lines(indexer_metrics_url(settings), bootstrap)}
+{api_lines(api_base_url(settings.query_port), example)}
   logs:                    {log_dir}/
-  look at an object:       uv run finkportal show ZTF18acvqrrf --store-url {settings.store_url}
+  look at an object:       uv run finkportal show {object_id} --store-url {settings.store_url}
 Press Ctrl-C to stop every process.""", flush=True)
 
 
@@ -230,14 +239,32 @@ def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Su
     broker.start()
     broker.create_topics([DEMO_TOPIC, DEAD_LETTER_TOPIC, INDEX_TOPIC,
                           INDEXER_DEAD_LETTER_TOPIC, *STREAM_TOPICS])
-    for spec in service_specs(settings, broker.bootstrap_servers):
-        supervisor.start(spec)
+    if not start_services(settings, broker.bootstrap_servers, supervisor, stop, log_dir):
+        return 0 if stop.is_set() else 1
     sent = replay_night(settings, broker.bootstrap_servers)
     wait_ingested(ingest_metrics_url(settings), sent, stop)
     written = metric_total(ingest_metrics_url(settings), "ingest_alerts_written")
     wait_indexed(indexer_metrics_url(settings), written, stop)
     wait_committed(broker.bootstrap_servers, stop)
     print_where_to_look(settings, broker.bootstrap_servers, log_dir)
+    return run_until_stopped(supervisor, stop, log_dir)
+
+
+def start_services(settings: ToolsSettings, bootstrap: str, supervisor: Supervisor,
+                   stop: threading.Event, log_dir: Path) -> bool:
+    """Start every service; True once the query API answers (before any alert is sent)."""
+    for spec in service_specs(settings, bootstrap):
+        supervisor.start(spec)
+    if wait_healthy(api_base_url(settings.query_port), stop, lambda: bool(supervisor.dead())):
+        return True
+    if not stop.is_set():
+        print(f"the query service did not answer /health (exited: {supervisor.dead()}); "
+              f"see {log_dir}/query.log", file=sys.stderr)
+    return False
+
+
+def run_until_stopped(supervisor: Supervisor, stop: threading.Event, log_dir: Path) -> int:
+    """Wait for Ctrl-C (exit 0), or for a service to die (exit 1)."""
     while not stop.is_set():
         if dead := supervisor.dead():
             print(f"a service exited: {dead}; see {log_dir}", file=sys.stderr)

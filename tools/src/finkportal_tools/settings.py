@@ -31,6 +31,9 @@ class ToolsSettings(BaseSettings):
     kafka_port: int = Field(9092, description="Port of the embedded Kafka broker.")
     ingest_metrics_port: int = Field(9101, description="Metrics port of the demo's ingest.")
     indexer_metrics_port: int = Field(9102, description="Metrics port of the demo's indexer.")
+    query_port: int = Field(
+        8000, description="HTTP port of the demo's query API (/api/v1, /docs, /health, /metrics)."
+    )
     synthetic_alerts: int = Field(
         5000, ge=1, description="Size of the synthetic night the demo replays without real data."
     )

@@ -1,6 +1,7 @@
 """Settings shared in shape by every service.
 
-Each service declares one subclass of :class:`ServiceSettings` with its own
+Each service declares one subclass of :class:`BaseServiceSettings` (or of
+:class:`ServiceSettings` when it talks to Kafka) with its own
 ``env_prefix`` (``FINK_INGEST_``, ``FINK_INDEXER_``...), so every field below is
 read from ``<PREFIX><FIELD>`` for that service only. Nothing else in the code
 base reads the environment.
@@ -12,11 +13,28 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
-    """Connection, observability and store settings common to every service."""
+class BaseServiceSettings(BaseSettings):
+    """Store and observability settings common to every service."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    store_url: str = Field(
+        "sqlite:var/store",
+        description=(
+            "Where the tables live: 'sqlite:<directory>' for the embedded store, or "
+            "'hbase://<thrift-host>:<port>?table_prefix=<p>&pool_size=<n>' for HBase."
+        ),
+    )
+    log_level: str = Field("INFO", description="Root log level (DEBUG, INFO, WARNING...).")
+    log_json: bool = Field(True, description="Structured JSON log lines (false: plain text).")
+
+
+class ServiceSettings(BaseServiceSettings):
+    """Settings of a service that talks to Kafka (ingest, indexer, fitter)."""
+
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the Prometheus endpoint binds "
+        "(these services serve /metrics on a port of their own).")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         description="Kafka bootstrap servers, comma-separated host:port list.",
@@ -30,16 +48,6 @@ class ServiceSettings(BaseSettings):
     )
     kafka_sasl_username: str | None = Field(None, description="SASL user name.")
     kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
-    store_url: str = Field(
-        "sqlite:var/store",
-        description=(
-            "Where the tables live: 'sqlite:<directory>' for the embedded store, or "
-            "'hbase://<thrift-host>:<port>?table_prefix=<p>&pool_size=<n>' for HBase."
-        ),
-    )
-    metrics_host: str = Field("127.0.0.1", description="Address the Prometheus endpoint binds.")
-    log_level: str = Field("INFO", description="Root log level (DEBUG, INFO, WARNING...).")
-    log_json: bool = Field(True, description="Structured JSON log lines (false: plain text).")
     kafka_max_poll_interval_ms: int = Field(
         10000,
         ge=1000,
