@@ -14,6 +14,7 @@ Over the alert rows of a response, per object, in time order:
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -33,7 +34,10 @@ def add_color_columns(rows: Sequence[FinkRow]) -> None:
     """Add the rate and colour columns to alert rows, in place."""
     by_object: dict[object, list[FinkRow]] = defaultdict(list)
     for row in rows:
-        by_object[row.get("i:objectId")].append(row)
+        if math.isfinite(_float(row.get("i:jd"))):
+            by_object[row.get("i:objectId")].append(row)
+        else:  # no place in a light curve (a NaN would also break the sort by jd)
+            row.update(dict.fromkeys((*RATE_COLUMNS, *COLOR_COLUMNS)))
     for object_rows in by_object.values():
         _add_to_object(sorted(object_rows, key=lambda row: _float(row.get("i:jd"))))
 
@@ -92,10 +96,15 @@ def _color_per_row(jd: Floats, mag: Floats, sigma: Floats, fid: Floats) -> list[
 
 def nearest_within(times: Floats, candidates: Floats, tolerance: float) -> NDArray[np.int64]:
     """Index of the nearest of the sorted ``candidates`` to each time, -1 if none within
-    ``tolerance`` (an exact tie goes to the earlier candidate, as pandas' merge_asof)."""
-    after = np.searchsorted(candidates, times, side="left").clip(0, len(candidates) - 1)
-    before = (after - 1).clip(0, len(candidates) - 1)
-    before_gap, after_gap = np.abs(times - candidates[before]), np.abs(candidates[after] - times)
+    ``tolerance``, as pandas' ``merge_asof(direction="nearest")``: an exact tie goes to
+    the earlier side, and among equal candidates the backward one is the last."""
+    if len(candidates) == 0:
+        return np.full(len(times), -1, dtype=np.int64)
+    last = len(candidates) - 1
+    before = np.searchsorted(candidates, times, side="right") - 1  # last candidate <= time
+    after = np.searchsorted(candidates, times, side="left")  # first candidate >= time
+    before_gap = np.where(before >= 0, times - candidates[before.clip(0, last)], np.inf)
+    after_gap = np.where(after <= last, candidates[after.clip(0, last)] - times, np.inf)
     choice = np.where(before_gap <= after_gap, before, after)
     gap = np.minimum(before_gap, after_gap)
     return np.where(gap <= tolerance, choice, -1).astype(np.int64)

@@ -61,8 +61,48 @@ def stamp_field(kind: str) -> str:
 
 def stamp_to_array(stamp: bytes) -> np.ndarray:
     """The stamp's image as a 2-D float64 array (native byte order, NaN kept)."""
+    raw = _fits_file_bytes(stamp)
+    plain = _plain_primary_image(raw)
+    if plain is not None:
+        return plain
     _, data = _read_stamp(stamp)
     return np.array(data, dtype=np.float64, order="C")
+
+
+def _plain_primary_image(raw: bytes) -> np.ndarray | None:
+    """The primary image read straight from the bytes, when it is a plain one.
+
+    ZTF stamps are one primary HDU of 2-D floats without scaling: reading them directly
+    takes ~20 us where astropy takes ~2 ms (objects with cutouts decode three per alert).
+    Anything else (scaled or integer data, extensions first) returns None: astropy reads it.
+    """
+    cards = _header_cards(_primary_header_bytes(raw))
+    dtype = _PLAIN_DTYPES.get(cards.get("BITPIX", ""))
+    if dtype is None or cards.get("NAXIS") != "2" or not {"BSCALE", "BZERO"}.isdisjoint(cards):
+        return None
+    try:
+        width, height = int(cards["NAXIS1"]), int(cards["NAXIS2"])
+    except (KeyError, ValueError):
+        return None
+    start = len(_primary_header_bytes(raw))
+    if width <= 0 or height <= 0 or len(raw) < start + width * height * dtype.itemsize:
+        return None
+    image = np.frombuffer(raw, dtype=dtype, count=width * height, offset=start)
+    return image.reshape(height, width).astype(np.float64)
+
+
+def _header_cards(header: bytes) -> dict[str, str]:
+    """``KEYWORD -> value text`` of the value cards of a FITS header."""
+    cards = {}
+    for start in range(0, len(header), 80):
+        card = header[start:start + 80]
+        if card[8:10] == b"= ":
+            value = card[10:].split(b"/", 1)[0].strip()
+            cards[card[:8].decode("ascii", "replace").strip()] = value.decode("ascii", "replace")
+    return cards
+
+
+_PLAIN_DTYPES: dict[str, np.dtype[Any]] = {"-32": np.dtype(">f4"), "-64": np.dtype(">f8")}
 
 
 def fits_bytes(stamp: bytes) -> bytes:
@@ -118,10 +158,10 @@ def _check_primary_size(raw: bytes) -> None:
     """Refuse a FITS file shorter than its primary header announces."""
     header_bytes = _primary_header_bytes(raw)
     try:
-        header = fits.Header.fromstring(header_bytes.decode("ascii"))
+        header = _header_cards(header_bytes)
         naxes = [int(header.get(f"NAXIS{axis}", 0)) for axis in range(1, int(header["NAXIS"]) + 1)]
         data_bytes = abs(int(header["BITPIX"])) // 8 * math.prod(naxes) if naxes else 0
-    except (KeyError, ValueError, TypeError, UnicodeDecodeError, VerifyError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise CutoutDecodeError(f"the cutout stamp's FITS header is unreadable: {exc}") from exc
     if len(raw) < len(header_bytes) + data_bytes:
         raise CutoutDecodeError(

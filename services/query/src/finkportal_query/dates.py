@@ -16,6 +16,7 @@ JD_UNIX_EPOCH = 2440587.5
 MJD_OFFSET = 2400000.5
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS_PER_DAY = 86400.0
+_MILLISECONDS_PER_DAY = 86_400_000
 _FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M",
             "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M")
 
@@ -52,6 +53,11 @@ def datetime_to_jd(moment: datetime) -> float:
 
 def jd_to_iso(jd: float) -> str:
     """``2459000.5`` -> ``'2020-05-31 00:00:00.000'`` (astropy's 'iso' text, milliseconds)."""
-    milliseconds = round((jd - JD_UNIX_EPOCH) * _SECONDS_PER_DAY * 1000)
-    moment = _UNIX_EPOCH + timedelta(milliseconds=milliseconds)
+    # Split off whole days first (both subtractions are exact) and round only the day
+    # fraction, as erfa does: scaling all ~2e4 days to milliseconds costs ~1e-4 ms of
+    # float error, enough to round 1 jd in 10^4 to the wrong millisecond.
+    days = jd - JD_UNIX_EPOCH
+    whole_days = math.floor(days)
+    milliseconds = math.floor((days - whole_days) * _MILLISECONDS_PER_DAY + 0.5)
+    moment = _UNIX_EPOCH + timedelta(days=whole_days, milliseconds=milliseconds)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
