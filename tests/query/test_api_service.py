@@ -96,13 +96,13 @@ def test_answers_beyond_the_limits_say_so(small_limits_server: QueryServer,
 def test_metrics_count_requests_latency_and_errors(query_server: QueryServer,
                                                   api: httpx.Client) -> None:
     url = f"{query_server.base_url}/metrics"
-    before = metric_by_label(url, "query_requests_total", "endpoint")
-    errors_before = metric_by_label(url, "query_errors_total", "endpoint")
+    before = metric_by_label(url, "query_requests", "endpoint")
+    errors_before = metric_by_label(url, "query_errors", "endpoint")
     for _ in range(3):
         api.get("/classes")
     api.get("/conesearch", params={"ra": "x", "dec": "1", "radius": "1"})
-    after = metric_by_label(url, "query_requests_total", "endpoint")
-    errors = metric_by_label(url, "query_errors_total", "endpoint")
+    after = metric_by_label(url, "query_requests", "endpoint")
+    errors = metric_by_label(url, "query_errors", "endpoint")
     assert after["/api/v1/classes"] - before.get("/api/v1/classes", 0) == 3
     assert errors["/api/v1/conesearch"] - errors_before.get("/api/v1/conesearch", 0) == 1
     text = httpx.get(url).text

@@ -52,6 +52,8 @@ _TABLE_CONTENT = {
             if name == "json" else {"schema": {"type": "string"}})
     for name, media in MEDIA_TYPES.items()
 }
+# /classes and /schema take no parameter but output-format; a body that is not JSON is 400.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {code: _ERRORS[code] for code in (400, 422, 503)}
 TABLE_RESPONSES = {200: {"description": "The rows, in the output format asked",
                          "content": _TABLE_CONTENT}, **_ERRORS}
 
@@ -119,7 +121,8 @@ def build_router() -> APIRouter:
                  "Cutout images of an alert (PNG, FITS or array)", stamps.RESPONSES)
     add_endpoint(router, "/classes", PlainParams,
                  lambda c, p: catalog.classes_response(c.reader, p),
-                 "Classes latests accepts", catalog.JSON_RESPONSES)
+                 "Classes latests accepts", {**catalog.JSON_RESPONSES, **JSON_ERRORS})
     add_endpoint(router, "/schema", PlainParams, lambda c, p: catalog.schema_response(p),
-                 "Every column with its type and description", catalog.JSON_RESPONSES)
+                 "Every column with its type and description",
+                 {**catalog.JSON_RESPONSES, **JSON_ERRORS})
     return router

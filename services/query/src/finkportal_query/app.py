@@ -57,10 +57,12 @@ def create_app(settings: QuerySettings, metrics: QueryMetrics | None = None) -> 
     # without reaching a CDN.
     app = FastAPIOffline(title="finkportal API", version=__version__, description=DESCRIPTION,
                          lifespan=_lifespan(settings, metrics), root_path=settings.root_path)
-    app.include_router(build_router())
+    router = build_router()
+    app.include_router(router)
     _add_service_routes(app, metrics)
     _add_error_handlers(app)
-    paths = {getattr(route, "path", "") for route in app.routes}
+    # From both: FastAPI wraps an included router's routes in one object without a path.
+    paths = {getattr(route, "path", "") for route in (*router.routes, *app.routes)}
     app.add_middleware(MetricsMiddleware, metrics=metrics, paths=lambda: paths)
     return app
 
@@ -94,7 +96,8 @@ def _add_service_routes(app: FastAPI, metrics: QueryMetrics) -> None:
     def live() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    @app.get("/health", tags=["service"], summary="Readiness: the store answers too")
+    @app.get("/health", tags=["service"], summary="Readiness: the store answers too",
+             responses={503: {"description": "The store is unreachable"}})
     def health(request: Request) -> JSONResponse:
         reader: AlertReader = request.app.state.context.reader
         try:

@@ -27,7 +27,6 @@ _MOST_CLASS_NAMES = 10_000
 JSON_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A JSON document",
           "content": {"application/json": {"schema": {"type": "object"}}}},
-    422: {"description": "Unknown parameter"},
 }
 # Our statistics counters -> Fink's column names (basic:raw = alerts received...).
 _STATISTICS_NAMES = {"alerts": "basic:raw", "objects": "basic:objects", "fid_1": "basic:n_g",

@@ -64,6 +64,8 @@ MEDIA_TYPES: Mapping[str, str] = MappingProxyType(
     }
 )
 _XML_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Characters XML 1.0 cannot hold, even escaped (control characters, lone surrogates...).
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # pyarrow's ArrowInvalid and ArrowTypeError are ValueError and TypeError subclasses.
 _ARROW_REFUSALS = (ValueError, TypeError, OverflowError)
 
@@ -210,7 +212,7 @@ def _render_votable(records: Sequence[Record], columns: list[str]) -> bytes:
     table = Table([_votable_column(_column(records, name)) for name in columns], names=ids)
     votable = from_table(table)
     for field, name in zip(votable.get_first_table().fields, columns, strict=True):
-        field.name = name
+        field.name = _xml_text(name)
     buffer = io.BytesIO()
     # to_xml, not writeto: writeto forces astropy's pure-Python TABLEDATA writer.
     votable.to_xml(buffer)
@@ -243,9 +245,14 @@ def _votable_column(values: list[Any]) -> Column:
     if kinds == {"bool"}:
         return _masked(values, False, np.bool_)
     if kinds == {"str"}:
-        return _masked(values, "", np.str_)
-    texts = [None if _is_nan(value) else _as_text(value) for value in values]
+        return _masked([_xml_text(value) for value in values], "", np.str_)
+    texts = [None if _is_nan(value) else _xml_text(_as_text(value)) for value in values]
     return _masked(texts, "", np.str_)
+
+
+def _xml_text(value: str | None) -> str | None:
+    """``value`` with each character XML cannot hold replaced by U+FFFD."""
+    return None if value is None else _XML_ILLEGAL.sub("\ufffd", value)
 
 
 def _type_kind(kind: type) -> str:

@@ -35,7 +35,7 @@ class Params(BaseModel):
 class TableParams(Params):
     """Parameters of every endpoint that answers with a table."""
 
-    columns: str | None = Field(None, description=_COLUMNS_DOC, max_length=10_000)
+    columns: str | None = Field(None, description=_COLUMNS_DOC, max_length=4_000)
     output_format: OutputFormat = Field("json", alias="output-format", description=_FORMAT_DOC)
 
 
@@ -43,7 +43,7 @@ class ObjectsParams(TableParams):
     objectId: str = Field(
         description="A ZTF object id ('ZTF21abfmbix'), a comma-separated list of them, or "
         "a prefix of ids ('ZTF21abf', at least 5 characters; a trailing '*' is allowed).",
-        min_length=1, max_length=200_000,
+        min_length=1, max_length=16_000,  # 1000 ids; a GET line must stay under 1 MB
     )
     withupperlim: BoolText = Field(
         False, description="Add the history rows: upper limits and bad-quality detections, "
@@ -118,7 +118,7 @@ class SsoParams(TableParams):
     n_or_d: str = Field(
         description="Solar System object numbers or designations as ZTF writes them "
         "(ssnamenr: '8467', '2010JO69'; spaces are removed), comma-separated.",
-        min_length=1, max_length=100_000)
+        min_length=1, max_length=16_000)
 
 
 class TrackletParams(TableParams):

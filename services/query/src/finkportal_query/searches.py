@@ -81,6 +81,8 @@ def cone_rows(reader: AlertReader, params: ConesearchParams, limits: Limits) -> 
     n = checked_n(params, limits)
     start, stop = date_bounds(params.startdate, params.stopdate, params.window)
     radius_deg = params.radius / 3600.0
+    if radius_deg == 0.0:  # a positive radius too small to survive the conversion
+        raise BadParameterError(f"radius {params.radius} arcsec is too small")
     nearest = _latest_per_object(reader.cone_hits(ra, dec, radius_deg, CONE_COLUMNS),
                                  ra, dec, radius_deg, (start, stop))
     chosen = sorted(nearest.values(), key=lambda pair: pair[0])[:n]

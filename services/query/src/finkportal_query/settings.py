@@ -36,7 +36,7 @@ class QuerySettings(BaseServiceSettings):
         description="Most object ids, or Solar System names, in one comma-separated list.",
     )
     max_radius_arcsec: float = Field(
-        18_000.0, gt=0, le=648_000,
+        18_000.0, gt=0, lt=648_000,
         description="Largest cone search radius, in arcseconds (Fink's limit: 5 degrees).",
     )
     max_scanned_rows: int = Field(
