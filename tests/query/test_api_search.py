@@ -110,23 +110,14 @@ def test_explorer_returns_the_alerts_of_a_date_range(api: httpx.Client,
     assert [r["i:jd"] for r in rows] == [jd for jd in jds if start <= jd < start + 1 / 24]
 
 
-def test_sso_and_tracklet_alerts(api: httpx.Client, indexed_store: IndexedStore) -> None:
+def test_sso_alerts(api: httpx.Client, indexed_store: IndexedStore) -> None:
     alerts = indexed_store.alerts
     names = Counter(a["candidate"].get("ssnamenr") for a in alerts)
     name = next(n for n, _ in names.most_common() if n not in (None, "null", ""))
     rows = rows_of(api, "/sso", n_or_d=name, columns="i:candid,i:ssnamenr")
     assert sorted(r["i:candid"] for r in rows) == sorted(
         a["candid"] for a in alerts if a["candidate"].get("ssnamenr") == name)
-    tracklets = Counter(a.get("tracklet") for a in alerts
-                        if str(a.get("tracklet")).startswith("TRCK_"))
-    if not tracklets:
-        pytest.skip("no tracklet in the real data")
-    tracklet = tracklets.most_common(1)[0][0]
-    by_id = rows_of(api, "/tracklet", id=tracklet, columns="i:candid")
-    assert len(by_id) == tracklets[tracklet]
-    day = tracklet.split("_")[1]
-    by_date = rows_of(api, "/tracklet", date=f"{day[:4]}-{day[4:6]}-{day[6:]}")
-    assert len(by_date) == sum(count for t, count in tracklets.items() if t.split("_")[1] == day)
+    # (tracklets: the real alerts hold none; test_api_tracklet.py gives some their ids)
 
 
 def test_statistics_count_each_night(api: httpx.Client, indexed_store: IndexedStore) -> None:
