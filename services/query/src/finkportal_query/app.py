@@ -26,6 +26,7 @@ from finkportal_core.storage.base import StorageError, StoreUnavailableError, Ta
 from finkportal_core.tables import ensure_alert_tables
 from finkportal_query import __version__
 from finkportal_query.api import build_router
+from finkportal_query.constellations import boundaries
 from finkportal_query.errors import QueryError
 from finkportal_query.metrics import MetricsMiddleware, QueryMetrics
 from finkportal_query.objects import Limits
@@ -75,6 +76,7 @@ def _lifespan(settings: QuerySettings, metrics: QueryMetrics):  # type: ignore[n
         try:
             ensure_alert_tables(store)  # the API answers "nothing yet" before the first alert
             ensure_index_tables(store)
+            boundaries()  # constellation table and matrix: built now, not in a request
             app.state.context = QueryContext(
                 AlertReader(store, settings.max_scanned_rows), limits_of(settings), metrics)
             log.info("query service ready", extra={"store": settings.store_url})

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from astropy import units as u
-from astropy.coordinates import SkyCoord, get_constellation
 
 from finkportal_core.classification import ADDED_VALUE_FIELDS, CANDIDATE_FIELDS, fink_class
+from finkportal_query.constellations import constellations
 from finkportal_query.dates import jd_to_iso
 from finkportal_query.rows import FinkRow
 
@@ -50,10 +49,9 @@ def constellations_of(rows: Sequence[FinkRow]) -> list[str | None]:
     known = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
     names: list[str | None] = [None] * len(rows)
     if known.any():
-        coords = SkyCoord(ra[known] * u.deg, dec[known] * u.deg, frame="icrs")
-        found = np.atleast_1d(get_constellation(coords))
+        found = constellations(ra[known], dec[known])
         for position, name in zip(np.flatnonzero(known), found, strict=True):
-            names[int(position)] = str(name)
+            names[int(position)] = name
     return names
 
 

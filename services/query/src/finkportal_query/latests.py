@@ -20,7 +20,7 @@ from finkportal_query.colors import add_color_columns
 from finkportal_query.computed import add_basic_columns
 from finkportal_query.errors import BadParameterError
 from finkportal_query.objects import Limits
-from finkportal_query.params import LatestsParams, column_list
+from finkportal_query.params import LatestsParams, column_list, wants_heavy
 from finkportal_query.reader import AlertReader, IndexHit
 from finkportal_query.rows import FinkRow, select_columns
 from finkportal_query.searches import checked_n, date_bounds
@@ -39,7 +39,7 @@ def latest_rows(reader: AlertReader, params: LatestsParams, limits: Limits) -> l
     rows: list[FinkRow] = []
     batch_size = max(n, _MIN_BATCH) if params.trend else n
     while len(rows) < n and (batch := list(islice(hits, batch_size))):
-        batch_rows = reader.alerts_of_hits(batch)
+        batch_rows = reader.alerts_of_hits(batch, heavy=wants_heavy(params.columns))
         if params.trend:
             batch_rows = [row for row in batch_rows if _follows(reader, row, params.trend)]
         rows.extend(batch_rows[: n - len(rows)])

@@ -9,7 +9,7 @@ from finkportal_query.colors import add_color_columns
 from finkportal_query.computed import add_basic_columns
 from finkportal_query.cutouts import CUTOUT_KINDS, CutoutDecodeError, stamp_to_array
 from finkportal_query.errors import BadParameterError, TooLargeError
-from finkportal_query.params import ObjectsParams, column_list
+from finkportal_query.params import ObjectsParams, column_list, wants_heavy
 from finkportal_query.reader import AlertReader
 from finkportal_query.rows import (
     FinkRow,
@@ -67,7 +67,8 @@ def object_rows(reader: AlertReader, params: ObjectsParams, limits: Limits) -> l
     rows: list[FinkRow] = []
     cutouts = 0
     for object_id in resolve_object_ids(reader, params.objectId, limits):
-        alerts = reader.object_alerts(object_id, cutouts=params.withcutouts)
+        alerts = reader.object_alerts(object_id, cutouts=params.withcutouts,
+                                      heavy=wants_heavy(params.columns))
         cutouts += len(alerts) if params.withcutouts else 0
         _check_limits(len(rows) + len(alerts), cutouts, limits)
         rows.extend(_object_rows(reader, object_id, alerts, params))

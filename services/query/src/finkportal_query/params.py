@@ -150,6 +150,11 @@ class PlainParams(Params):
     output_format: OutputFormat = Field("json", alias="output-format", description=_FORMAT_DOC)
 
 
+def wants_heavy(columns: str | None) -> bool:
+    """Whether ``columns`` names ``i:fp_hists``, returned only when asked for by name."""
+    return "i:fp_hists" in (column_list(columns) or ())
+
+
 def column_list(columns: str | None) -> list[str] | None:
     """``"i:jd, i:fid"`` -> ``["i:jd", "i:fid"]``; empty -> None (every column)."""
     if columns is None:

@@ -44,23 +44,26 @@ class AlertReader:
 
     # -- alerts ---------------------------------------------------------------------------
 
-    def object_alerts(self, object_id: str, *, cutouts: bool = False) -> list[FinkRow]:
-        """Every alert of one object, oldest first."""
+    def object_alerts(self, object_id: str, *, cutouts: bool = False,
+                      heavy: bool = False) -> list[FinkRow]:
+        """Every alert of one object, oldest first (``heavy``: see :func:`main_row`)."""
         columns = WITH_CUTOUTS if cutouts else NO_CUTOUTS
         rows = self.table(MAIN_TABLE).scan(row_prefix=object_prefix(object_id), columns=columns)
-        return [main_row(cells) for _key, cells in self._bounded(rows, "alerts of the object")]
+        return [main_row(cells, heavy=heavy)
+                for _key, cells in self._bounded(rows, "alerts of the object")]
 
     def object_history(self, object_id: str) -> Iterator[Row]:
         """The history rows (``prv_candidates`` measurements) of one object."""
         rows = self.table(HISTORY_TABLE).scan(row_prefix=object_prefix(object_id))
         return self._bounded(rows, "history rows of the object")
 
-    def alerts_of_hits(self, hits: Sequence[IndexHit], *, cutouts: bool = False) -> list[FinkRow]:
+    def alerts_of_hits(self, hits: Sequence[IndexHit], *, cutouts: bool = False,
+                       heavy: bool = False) -> list[FinkRow]:
         """The main rows of index hits, in the hits' order (hits whose alert is gone dropped)."""
         keys = [hit_key(hit) for hit in hits]
         columns = WITH_CUTOUTS if cutouts else NO_CUTOUTS
         found = dict(self.table(MAIN_TABLE).get_many(keys, columns=columns))
-        return [main_row(found[key]) for key in keys if key in found]
+        return [main_row(found[key], heavy=heavy) for key in keys if key in found]
 
     def previous_in_band(self, object_id: str, jd: float, candid: int,
                          fid: object) -> tuple[float, float | None] | None:

@@ -8,28 +8,43 @@ which only serve to rebuild the exact alert).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from finkportal_core.codec import decode_value
+from finkportal_core.codec import decode_value, decode_values
 from finkportal_core.storage.base import Row
 from finkportal_core.tables import TAG_BADQUALITY, TAG_CELL, TAG_UPPERLIM, TAG_VALID
 
 FinkRow = dict[str, Any]
 TAG_COLUMN = TAG_CELL.decode()  # "d:tag": the history tag cell is the column Fink returns
+HEAVY_COLUMN = "i:fp_hists"
+HEAVY_CELL = HEAVY_COLUMN.encode()
 CUTOUT_COLUMNS = tuple(
     f"b:cutout{kind}_stampData" for kind in ("Science", "Template", "Difference")
 )
 
 
-def main_row(cells: Mapping[bytes, bytes]) -> FinkRow:
-    """One alert's row: every cell but the bookkeeping ones, decoded."""
-    row: FinkRow = {}
-    for qualifier, raw in cells.items():
-        name = qualifier.decode()
-        if name[2] != "_":
-            row[name] = decode_value(raw)
+def main_row(cells: Mapping[bytes, bytes], *, heavy: bool = False) -> FinkRow:
+    """One alert's row: every cell but the bookkeeping ones, decoded.
+
+    ``i:fp_hists`` (ZTF 4.02's forced photometry, ~15 KB of nested records, a few times
+    the decoding time of all other cells) only when ``heavy``: asked for in ``columns``.
+    """
+    if not heavy and HEAVY_CELL in cells:
+        cells = {qualifier: raw for qualifier, raw in cells.items() if qualifier != HEAVY_CELL}
+    names = list(map(_column_name, cells))
+    row = dict(zip(names, decode_values(list(cells.values())), strict=True))
+    for name in names:
+        if name[2] == "_":  # i:_prv... rebuild the exact alert; not a column
+            del row[name]
     return row
+
+
+@functools.lru_cache(maxsize=8192)
+def _column_name(qualifier: bytes) -> str:
+    """``b"i:jd"`` -> ``"i:jd"`` (alerts share their few hundred qualifiers)."""
+    return qualifier.decode()
 
 
 def history_row(cells: Mapping[bytes, bytes]) -> FinkRow:

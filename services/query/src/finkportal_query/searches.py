@@ -19,6 +19,7 @@ from finkportal_query.params import (
     SsoParams,
     TrackletParams,
     column_list,
+    wants_heavy,
 )
 from finkportal_query.reader import AlertReader, IndexHit
 from finkportal_query.rows import FinkRow, select_columns
@@ -57,7 +58,7 @@ def date_bounds(startdate: str | None, stopdate: str | None,
 
 def finish(reader: AlertReader, hits: list[IndexHit], columns: str | None) -> list[FinkRow]:
     """The main rows of ``hits`` with the basic ``v:`` columns, then the asked columns."""
-    rows = reader.alerts_of_hits(hits)
+    rows = reader.alerts_of_hits(hits, heavy=wants_heavy(columns))
     add_basic_columns(rows)
     return select_columns(rows, column_list(columns))
 
@@ -86,7 +87,8 @@ def cone_rows(reader: AlertReader, params: ConesearchParams, limits: Limits) -> 
     nearest = _latest_per_object(reader.cone_hits(ra, dec, radius_deg, CONE_COLUMNS),
                                  ra, dec, radius_deg, (start, stop))
     chosen = sorted(nearest.values(), key=lambda pair: pair[0])[:n]
-    rows = reader.alerts_of_hits([hit for _separation, hit in chosen])
+    rows = reader.alerts_of_hits([hit for _separation, hit in chosen],
+                                 heavy=wants_heavy(params.columns))
     add_basic_columns(rows)
     for row, (separation, _hit) in zip(rows, chosen, strict=False):
         row[SEPARATION_COLUMN] = separation
