@@ -4,8 +4,9 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
+BENCH_QUERY_ARGS ?=
 
-.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-storage clean
+.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-query bench-storage clean
 
 # uv comes from PyPI as a module of the machine's Python; everything else from the lock file.
 install:
@@ -27,13 +28,18 @@ test: install system-deps lint typecheck
 demo: install
 	$(UV) run --frozen finkportal demo
 
-bench: bench-ingest bench-index
+bench: bench-ingest bench-index bench-query
 
 bench-ingest: install
 	$(UV) run --frozen python -m bench.ingest
 
 bench-index: install
 	$(UV) run --frozen python -m bench.index
+
+# Builds (once, cached in var/bench/query-store, ~52 GB) then measures 1,000,000 alerts;
+# BENCH_QUERY_ARGS="--alerts 20000" for a small trial (its own var/bench/query-store-20000).
+bench-query: install
+	$(UV) run --frozen python -m bench.query $(BENCH_QUERY_ARGS)
 
 bench-storage: install
 	$(UV) run --frozen python bench/bench_storage.py
