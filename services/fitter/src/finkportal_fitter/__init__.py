@@ -1,1 +1,0 @@
-"""finkportal fitter: gatspy period fits and pyLIMA microlensing fits as a service."""
