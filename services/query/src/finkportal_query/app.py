@@ -63,8 +63,8 @@ def create_app(settings: QuerySettings, metrics: QueryMetrics | None = None) -> 
     _add_service_routes(app, metrics)
     _add_error_handlers(app)
     # From both: FastAPI wraps an included router's routes in one object without a path.
-    paths = {getattr(route, "path", "") for route in (*router.routes, *app.routes)}
-    app.add_middleware(MetricsMiddleware, metrics=metrics, paths=lambda: paths)
+    paths = frozenset(getattr(route, "path", "") for route in (*router.routes, *app.routes))
+    app.add_middleware(MetricsMiddleware, metrics=metrics, paths=paths)
     return app
 
 

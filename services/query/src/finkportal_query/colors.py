@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from finkportal_query.rows import FinkRow
+from finkportal_query.rows import FinkRow, number_or_nan
 
 TOLERANCE_DAYS = 0.3
 G_BAND, R_BAND = 1, 2
@@ -34,12 +34,12 @@ def add_color_columns(rows: Sequence[FinkRow]) -> None:
     """Add the rate and colour columns to alert rows, in place."""
     by_object: dict[object, list[FinkRow]] = defaultdict(list)
     for row in rows:
-        if math.isfinite(_float(row.get("i:jd"))):
+        if math.isfinite(number_or_nan(row.get("i:jd"))):
             by_object[row.get("i:objectId")].append(row)
         else:  # no place in a light curve (a NaN would also break the sort by jd)
             row.update(dict.fromkeys((*RATE_COLUMNS, *COLOR_COLUMNS)))
     for object_rows in by_object.values():
-        _add_to_object(sorted(object_rows, key=lambda row: _float(row.get("i:jd"))))
+        _add_to_object(sorted(object_rows, key=lambda row: number_or_nan(row.get("i:jd"))))
 
 
 def _add_to_object(rows: list[FinkRow]) -> None:
@@ -111,13 +111,7 @@ def nearest_within(times: Floats, candidates: Floats, tolerance: float) -> NDArr
 
 
 def _column(rows: list[FinkRow], name: str) -> Floats:
-    return np.array([_float(row.get(name)) for row in rows], dtype=np.float64)
-
-
-def _float(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return float("nan")
-    return float(value)
+    return np.array([number_or_nan(row.get(name)) for row in rows], dtype=np.float64)
 
 
 def _value(number: np.float64) -> float | None:

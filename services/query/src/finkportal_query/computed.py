@@ -18,7 +18,7 @@ import numpy as np
 from finkportal_core.classification import ADDED_VALUE_FIELDS, CANDIDATE_FIELDS, fink_class
 from finkportal_query.constellations import constellations
 from finkportal_query.dates import jd_to_iso
-from finkportal_query.rows import FinkRow
+from finkportal_query.rows import FinkRow, number_or_nan
 
 BASIC_COLUMNS = ("v:classification", "v:lastdate", "v:firstdate", "v:lapse",
                  "v:constellation")
@@ -29,7 +29,7 @@ def add_basic_columns(rows: Sequence[FinkRow]) -> None:
     constellations = constellations_of(rows)
     for row, constellation in zip(rows, constellations, strict=True):
         row["v:classification"] = fink_class(_classification_values(row))
-        jd, first = _float(row.get("i:jd")), _float(row.get("i:jdstarthist"))
+        jd, first = number_or_nan(row.get("i:jd")), number_or_nan(row.get("i:jdstarthist"))
         row["v:lastdate"] = jd_to_iso(jd) if math.isfinite(jd) else None
         row["v:firstdate"] = jd_to_iso(first) if math.isfinite(first) else None
         row["v:lapse"] = jd - first if math.isfinite(jd - first) else None
@@ -44,8 +44,8 @@ def _classification_values(row: FinkRow) -> dict[str, Any]:
 
 def constellations_of(rows: Sequence[FinkRow]) -> list[str | None]:
     """IAU constellation names of the rows' positions, in one vectorised call."""
-    ra = np.array([_float(row.get("i:ra")) for row in rows], dtype=np.float64)
-    dec = np.array([_float(row.get("i:dec")) for row in rows], dtype=np.float64)
+    ra = np.array([number_or_nan(row.get("i:ra")) for row in rows], dtype=np.float64)
+    dec = np.array([number_or_nan(row.get("i:dec")) for row in rows], dtype=np.float64)
     known = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
     names: list[str | None] = [None] * len(rows)
     if known.any():
@@ -53,11 +53,3 @@ def constellations_of(rows: Sequence[FinkRow]) -> list[str | None]:
         for position, name in zip(np.flatnonzero(known), found, strict=True):
             names[int(position)] = name
     return names
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-def _float(value: Any) -> float:
-    return float(value) if _number(value) else float("nan")

@@ -76,7 +76,8 @@ def _plain_primary_image(raw: bytes) -> np.ndarray | None:
     takes ~20 us where astropy takes ~2 ms (objects with cutouts decode three per alert).
     Anything else (scaled or integer data, extensions first) returns None: astropy reads it.
     """
-    cards = _header_cards(_primary_header_bytes(raw))
+    header = _primary_header_bytes(raw)
+    cards = _header_cards(header)
     dtype = _PLAIN_DTYPES.get(cards.get("BITPIX", ""))
     if dtype is None or cards.get("NAXIS") != "2" or not {"BSCALE", "BZERO"}.isdisjoint(cards):
         return None
@@ -84,7 +85,7 @@ def _plain_primary_image(raw: bytes) -> np.ndarray | None:
         width, height = int(cards["NAXIS1"]), int(cards["NAXIS2"])
     except (KeyError, ValueError):
         return None
-    start = len(_primary_header_bytes(raw))
+    start = len(header)
     if width <= 0 or height <= 0 or len(raw) < start + width * height * dtype.itemsize:
         return None
     image = np.frombuffer(raw, dtype=dtype, count=width * height, offset=start)

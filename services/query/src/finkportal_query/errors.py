@@ -32,9 +32,3 @@ class NotFoundError(QueryError):
     """Nothing is stored under the id asked for (an object, an alert, a cutout)."""
 
     status = 404
-
-
-class UnavailableError(QueryError):
-    """The store cannot be reached right now: retry later."""
-
-    status = 503

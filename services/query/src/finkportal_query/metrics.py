@@ -45,7 +45,7 @@ class QueryMetrics:
 class MetricsMiddleware:
     """Times every HTTP request and counts it by endpoint, method and status."""
 
-    def __init__(self, app: ASGIApp, metrics: QueryMetrics, paths: Callable[[], set[str]]):
+    def __init__(self, app: ASGIApp, metrics: QueryMetrics, paths: frozenset[str]):
         self.app = app
         self.metrics = metrics
         self._paths = paths
@@ -69,7 +69,7 @@ class MetricsMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         path = scope.get("path", "")
-        endpoint = path if path in self._paths() else UNKNOWN_PATH
+        endpoint = path if path in self._paths else UNKNOWN_PATH
         self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
         self.metrics.latency.labels(endpoint).observe(seconds)
         if status >= 400:

@@ -92,11 +92,6 @@ class AlertReader:
                                              columns=[b"s:last_jd"], limit=limit)
         return [key.decode() for key, _cells in rows]
 
-    def object_summary(self, object_id: str) -> dict[str, Any]:
-        """The indexer's summary of one object (``first_jd``, ``last_jd``, ``ndet``...)."""
-        cells = self.table(OBJECTS_TABLE).get(object_id.encode(), columns=[b"s"])
-        return {qualifier.decode()[2:]: decode_value(raw) for qualifier, raw in cells.items()}
-
     # -- index scans ----------------------------------------------------------------------
 
     def jd_ordered_hits(self, table: str, prefix: str, start_jd: float, stop_jd: float, *,
@@ -104,20 +99,16 @@ class AlertReader:
         """Index hits of ``prefix`` (a class, a name, a tracklet) with jd in [start, stop)."""
         rows = scan_jd_range(self.table(table), prefix, start_jd, stop_jd,
                              reverse=newest_first, limit=limit)
-        for _key, cells in self._bounded(rows, f"rows of {table}"):
-            yield decode_index_cells(cells)
+        return self._decoded(rows, table)
 
     def time_hits(self, table: str, start: bytes, stop: bytes, *,
                   newest_first: bool = True) -> Iterator[IndexHit]:
         """Hits of a key range of a jd-first index (``ztf_index_time``)."""
         rows = self.table(table).scan(row_start=start, row_stop=stop, reverse=newest_first)
-        for _key, cells in self._bounded(rows, f"rows of {table}"):
-            yield decode_index_cells(cells)
+        return self._decoded(rows, table)
 
     def prefix_hits(self, table: str, prefix: bytes) -> Iterator[IndexHit]:
-        rows = self.table(table).scan(row_prefix=prefix)
-        for _key, cells in self._bounded(rows, f"rows of {table}"):
-            yield decode_index_cells(cells)
+        return self._decoded(self.table(table).scan(row_prefix=prefix), table)
 
     def cone_hits(self, ra: float, dec: float, radius_deg: float,
                   columns: Sequence[bytes] | None = None) -> Iterator[IndexHit]:
@@ -159,6 +150,11 @@ class AlertReader:
         for count, row in enumerate(rows, start=1):
             self._check_scanned(count, what)
             yield row
+
+    def _decoded(self, rows: Iterator[Row], table: str) -> Iterator[IndexHit]:
+        """The decoded cells of index rows, within the scanned-rows guard."""
+        for _key, cells in self._bounded(rows, f"rows of {table}"):
+            yield decode_index_cells(cells)
 
     def _check_scanned(self, count: int, what: str) -> None:
         if count > self.max_scanned_rows:

@@ -14,16 +14,12 @@ from typing import Any
 
 from finkportal_core.codec import decode_value, decode_values
 from finkportal_core.storage.base import Row
-from finkportal_core.tables import TAG_BADQUALITY, TAG_CELL, TAG_UPPERLIM, TAG_VALID
+from finkportal_core.tables import TAG_CELL, TAG_VALID
 
 FinkRow = dict[str, Any]
 TAG_COLUMN = TAG_CELL.decode()  # "d:tag": the history tag cell is the column Fink returns
 HEAVY_COLUMN = "i:fp_hists"
 HEAVY_CELL = HEAVY_COLUMN.encode()
-CUTOUT_COLUMNS = tuple(
-    f"b:cutout{kind}_stampData" for kind in ("Science", "Template", "Difference")
-)
-
 
 def main_row(cells: Mapping[bytes, bytes], *, heavy: bool = False) -> FinkRow:
     """One alert's row: every cell but the bookkeeping ones, decoded.
@@ -81,14 +77,6 @@ def _measurement(row: FinkRow) -> Any:
     return candid if candid is not None else ("pid", row.get("i:pid"))
 
 
-def is_upper_limit(row: FinkRow) -> bool:
-    return row.get(TAG_COLUMN) == TAG_UPPERLIM
-
-
-def is_bad_quality(row: FinkRow) -> bool:
-    return row.get(TAG_COLUMN) == TAG_BADQUALITY
-
-
 def by_time_newest_first(rows: list[FinkRow]) -> list[FinkRow]:
     """Rows sorted as Fink returns an object's light curve: the latest first."""
     return sorted(rows, key=lambda row: (row.get("i:jd") or 0.0, row.get("i:candid") or 0),
@@ -101,3 +89,9 @@ def select_columns(rows: list[FinkRow], columns: Sequence[str] | None) -> list[F
         return rows
     return [{name: row.get(name) for name in columns} for row in rows]
 
+
+def number_or_nan(value: Any) -> float:
+    """A row value as a float; NaN for None, text, booleans and anything not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return float("nan")
+    return float(value)

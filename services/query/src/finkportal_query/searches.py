@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from itertools import islice
 
 from finkportal_core.alerts.model import JD_MAX, JD_MIN
 from finkportal_core.indexing.layout import SSO_TABLE, TIME_TABLE, TRACKLET_TABLE
@@ -124,16 +125,7 @@ def explorer_rows(reader: AlertReader, params: ExplorerParams, limits: Limits) -
                               None if window is None else window / 1440.0)
     hits = reader.time_hits(TIME_TABLE, jd_text(start).encode(), jd_text(stop).encode(),
                             newest_first=False)
-    return finish(reader, _first(hits, n), params.columns)
-
-
-def _first(hits: Iterator[IndexHit], n: int) -> list[IndexHit]:
-    taken: list[IndexHit] = []
-    for hit in hits:
-        if len(taken) >= n:
-            break
-        taken.append(hit)
-    return taken
+    return finish(reader, list(islice(hits, n)), params.columns)
 
 
 # -- Solar System objects and tracklets --------------------------------------------------
@@ -166,7 +158,7 @@ def tracklet_rows(reader: AlertReader, params: TrackletParams,
                                            limit=limits.max_rows + 1))
     else:
         prefix = f"TRCK_{tracklet_date(params.date or '')}".encode()
-        hits = _first(reader.prefix_hits(TRACKLET_TABLE, prefix), limits.max_rows + 1)
+        hits = list(islice(reader.prefix_hits(TRACKLET_TABLE, prefix), limits.max_rows + 1))
     _check_rows(len(hits), limits)
     return finish(reader, hits, params.columns)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from fastapi.responses import Response
@@ -21,6 +22,7 @@ from finkportal_query.errors import BadParameterError, NotFoundError
 from finkportal_query.params import CutoutsParams
 from finkportal_query.reader import AlertReader
 
+T = TypeVar("T")
 _ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The cutout(s)", "content": {
@@ -42,16 +44,18 @@ def cutout_response(reader: AlertReader, params: CutoutsParams) -> Response:
         check_render_options(stretch=params.stretch, colormap=params.colormap,
                              pmin=params.pmin, pmax=params.pmax)
     kinds = CUTOUT_KINDS if params.kind == "All" else (params.kind,)
-    stamps = {kind: _stamp(reader, params, kind) for kind in kinds}
+    cells = _alert_cutout_cells(reader, params.objectId.strip(), params.candid)
+    stamps = {kind: _stamp(cells, kind) for kind in kinds}
     if params.output_format == "array":
-        document = {f"b:cutout{kind}_stampData": stamp_to_array(stamp).tolist()
+        document = {f"b:cutout{kind}_stampData": _readable(kind, stamp_to_array, stamp).tolist()
                     for kind, stamp in stamps.items()}
         return Response(orjson.dumps(document), media_type="application/json")
     (kind, stamp), = stamps.items()
     filename = f"{params.objectId}_{kind}"
     if params.output_format == "FITS":
-        return _attachment(fits_bytes(stamp), "application/fits", f"{filename}.fits")
-    image = render_png(stamp_to_array(stamp), stretch=params.stretch,
+        return _attachment(_readable(kind, fits_bytes, stamp), "application/fits",
+                           f"{filename}.fits")
+    image = render_png(_readable(kind, stamp_to_array, stamp), stretch=params.stretch,
                        colormap=params.colormap, pmin=params.pmin, pmax=params.pmax)
     return _attachment(image, "image/png", f"{filename}.png")
 
@@ -61,17 +65,20 @@ def _attachment(body: bytes, media_type: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
-def _stamp(reader: AlertReader, params: CutoutsParams, kind: str) -> bytes:
-    cells = _alert_cutout_cells(reader, params.objectId.strip(), params.candid)
+def _stamp(cells: dict[bytes, bytes], kind: str) -> bytes:
     raw = cells.get(f"b:cutout{kind}_stampData".encode())
     stamp = decode_value(raw) if raw is not None else None
     if not isinstance(stamp, bytes) or not stamp:
         raise NotFoundError(f"the alert has no {kind} cutout")
-    try:
-        stamp_to_array(stamp)
-    except CutoutDecodeError as exc:  # stored but unreadable: say so, never a 500
-        raise NotFoundError(f"the alert's {kind} cutout cannot be read: {exc}") from None
     return stamp
+
+
+def _readable(kind: str, convert: Callable[[bytes], T], stamp: bytes) -> T:
+    """``convert(stamp)``; a stamp stored but unreadable is a 404 saying so, never a 500."""
+    try:
+        return convert(stamp)
+    except CutoutDecodeError as exc:
+        raise NotFoundError(f"the alert's {kind} cutout cannot be read: {exc}") from None
 
 
 def _alert_cutout_cells(reader: AlertReader, object_id: str,
