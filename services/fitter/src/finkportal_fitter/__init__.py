@@ -1,0 +1,1 @@
+"""finkportal fitter: gatspy period fits and pyLIMA microlensing fits as a service."""
