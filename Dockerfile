@@ -5,6 +5,7 @@
 #   docker build --target ingest -t finkportal/ingest:0.1.0 .
 #   docker build --target indexer -t finkportal/indexer:0.1.0 .
 #   docker build --target query -t finkportal/query:0.1.0 .
+#   docker build --target fitter -t finkportal/fitter:0.1.0 .
 #
 # Stages: `builder` holds uv and the workspace manifests; each `<service>-venv` stage
 # installs that service's locked dependencies, then the workspace packages themselves
@@ -37,6 +38,7 @@ COPY libs/core/pyproject.toml libs/core/
 COPY services/ingest/pyproject.toml services/ingest/
 COPY services/indexer/pyproject.toml services/indexer/
 COPY services/query/pyproject.toml services/query/
+COPY services/fitter/pyproject.toml services/fitter/
 COPY tools/pyproject.toml tools/
 
 # ---------------------------------------------------------------- runtime
@@ -112,3 +114,24 @@ ENV FINK_QUERY_HOST=0.0.0.0 \
     MPLCONFIGDIR=/tmp/matplotlib
 EXPOSE 8000
 ENTRYPOINT ["finkportal-query"]
+
+# ---------------------------------------------------------------- fitter
+FROM builder AS fitter-venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package finkportal-fitter
+COPY libs libs
+COPY services services
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package finkportal-fitter
+
+FROM runtime AS fitter
+COPY --from=fitter-venv /opt/venv /opt/venv
+# The fit API (POST /fits, GET /fits/{id}), /health and Prometheus' /metrics share one
+# port, reached from outside the container. The fits run in worker processes forked from
+# a fork server, whose socket lives in /tmp (an emptyDir in Kubernetes, where the root is
+# read-only). No MPLCONFIGDIR, unlike query: matplotlib comes with pyLIMA's dependencies
+# but no fit imports it (only pyLIMA's plotting does).
+ENV FINK_FITTER_HOST=0.0.0.0 \
+    FINK_FITTER_PORT=8002
+EXPOSE 8002
+ENTRYPOINT ["finkportal-fitter"]

@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 BENCH_QUERY_ARGS ?=
 
-.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-query bench-storage clean
+.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-query bench-fits bench-storage clean
 
 # uv comes from PyPI as a module of the machine's Python; everything else from the lock file.
 install:
@@ -28,7 +28,7 @@ test: install system-deps lint typecheck
 demo: install
 	$(UV) run --frozen finkportal demo
 
-bench: bench-ingest bench-index bench-query
+bench: bench-ingest bench-index bench-query bench-fits
 
 bench-ingest: install
 	$(UV) run --frozen python -m bench.ingest
@@ -40,6 +40,11 @@ bench-index: install
 # BENCH_QUERY_ARGS="--alerts 20000" for a small trial (its own var/bench/query-store-20000).
 bench-query: install
 	$(UV) run --frozen python -m bench.query $(BENCH_QUERY_ARGS)
+
+# Fits per CPU-second of each model in-process, then the fitter service's request latency
+# (cold and cached) on a store of simulated alerts; ~4 min on 2 cores.
+bench-fits: install
+	$(UV) run --frozen python -m bench.fits
 
 bench-storage: install
 	$(UV) run --frozen python bench/bench_storage.py

@@ -129,6 +129,24 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+def compose_env(compose: dict[str, Any], service: str) -> dict[str, str]:
+    """The environment of a compose service, as strings (unset values empty)."""
+    return {k: "" if v is None else str(v)
+            for k, v in compose["services"][service].get("environment", {}).items()}
+
+
+def load_settings(cls: type[BaseSettings], env: dict[str, str],
+                  monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Builds the settings as the service does (from the process environment);
+    returns their values. Fails with pydantic's message on any invalid value."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    for name in [n for n in os.environ if n.startswith(prefix)]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return cls().model_dump()
+
+
 def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [doc for doc in docs if doc["kind"] == kind]
 

@@ -12,7 +12,10 @@ import pytest
 from tests.deploy.deploy_files import (
     COMPOSE_FILE,
     KUSTOMIZATIONS,
+    ServicePackage,
+    compose_env,
     container_env,
+    load_settings,
     of_kind,
     pod_containers,
     require_tool,
@@ -86,8 +89,12 @@ def test_compose_services_wait_for_what_they_need(compose: dict[str, Any]) -> No
     for package in service_packages():
         if package.talks_to_kafka:
             assert waits_healthy(compose, package.target, "kafka"), package.target
-    # The API starts once the writers have opened the store, so its tables exist.
-    assert waits_healthy(compose, "query", "indexer")
+    # The HTTP services (the API, the fitter) read what the writers store: they start
+    # once the writers have opened the store, so its tables exist.
+    readers = [p.target for p in service_packages() if p.has_http_api]
+    assert {"query", "fitter"} <= set(readers)
+    for reader in readers:
+        assert waits_healthy(compose, reader, "indexer"), reader
 
 
 def test_compose_healthchecks_probe_the_scraped_port(compose: dict[str, Any]) -> None:
@@ -98,19 +105,36 @@ def test_compose_healthchecks_probe_the_scraped_port(compose: dict[str, Any]) ->
         assert f"127.0.0.1:{port}{package.health_path}" in probe, probe
 
 
-def test_compose_creates_every_topic_the_services_use(compose: dict[str, Any]) -> None:
-    """Auto-creation is off in compose: a stream topic missing here would never be written."""
+def compose_settings(compose: dict[str, Any], package: ServicePackage,
+                     monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The settings values ``package`` runs with in compose (its environment there)."""
+    return load_settings(package.settings_class(), compose_env(compose, package.target),
+                         monkeypatch)
+
+
+def topic_settings(settings: dict[str, Any]) -> set[str]:
+    """Every topic a service's settings name: the fields ending in ``_topic``
+    (``topic_pattern`` and ``stream_topic_prefix`` are not topics)."""
+    return {value for name, value in settings.items() if name.endswith("_topic") and value}
+
+
+def test_compose_creates_every_topic_the_services_use(
+        compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Auto-creation is off in compose: a topic missing here would never be written
+    (a stream, a dead letter) or never be read from (the fitter's requests)."""
     from finkportal_core.filters import STREAM_FILTERS
-    from finkportal_indexer.settings import IndexerSettings
-    from finkportal_ingest.settings import IngestSettings
 
     # The fixture holds the file as `docker-compose config` renders it: defaults filled in.
     topics = set(compose["services"]["kafka-init"]["environment"]["TOPICS"].split())
-    ingest, indexer = IngestSettings(), IndexerSettings()
-    needed = {f.topic for f in STREAM_FILTERS} | {
-        ingest.dead_letter_topic, ingest.index_topic, indexer.dead_letter_topic}
+    kafka_services = {package.target: compose_settings(compose, package, monkeypatch)
+                      for package in service_packages() if package.talks_to_kafka}
+    assert {"ingest", "indexer", "fitter"} <= set(kafka_services)
+    needed = {f.topic for f in STREAM_FILTERS}
+    for settings in kafka_services.values():
+        needed |= topic_settings(settings)
+    assert {"finkportal_fit_requests", "finkportal_fit_requests_dlq"} <= needed
     assert needed <= topics, needed - topics
-    assert indexer.index_topic == ingest.index_topic
+    assert kafka_services["indexer"]["index_topic"] == kafka_services["ingest"]["index_topic"]
 
 
 def test_compose_embedded_store_lives_on_a_named_volume(compose: dict[str, Any]) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-from pydantic_settings import BaseSettings
 
 from tests.deploy.deploy_files import (
     REPO_ROOT,
     ServicePackage,
+    compose_env,
     container_env,
+    load_settings,
     of_kind,
     pod_containers,
     service_packages,
@@ -36,11 +36,6 @@ def assert_settings_fields(names: set[str], where: str) -> None:
         assert field == field.upper(), f"{where}: {name} must be upper case"
         assert field.lower() in settings_class.model_fields, (
             f"{where}: {name} is not a field of {settings_class.__name__}")
-
-
-def compose_env(compose: dict[str, Any], service: str) -> dict[str, str]:
-    return {k: "" if v is None else str(v)
-            for k, v in compose["services"][service].get("environment", {}).items()}
 
 
 def k8s_env(docs: list[dict[str, Any]], deployment_name: str) -> dict[str, str]:
@@ -90,18 +85,6 @@ def test_local_overlay_sets_a_subset_of_production_names(
     for package in service_packages():
         local = set(k8s_env(rendered["local"], package.target))
         assert local <= set(k8s_env(rendered["production"], package.target))
-
-
-def load_settings(cls: type[BaseSettings], env: dict[str, str],
-                  monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Builds the settings as the service does (from the process environment);
-    returns their values. Fails with pydantic's message on any invalid value."""
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    for name in [n for n in os.environ if n.startswith(prefix)]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return cls().model_dump()
 
 
 def test_compose_values_are_valid_settings(

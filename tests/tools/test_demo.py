@@ -23,6 +23,11 @@ from finkportal_core.tables import MAIN_TABLE
 from tests.conftest import free_port
 from tests.support.kafka_io import read_all
 
+# The failures docs/fitter.md gives for a light curve that cannot be fitted (a night of
+# alerts may hold one or two points of an object); any other kind (timeout, crashed,
+# internal, store_unavailable...) means the service is broken.
+DATA_FAILURE_KINDS = {"bad_light_curve", "no_convergence", "invalid_options"}
+
 
 def stop_tree(demo: subprocess.Popen[str], children: list[psutil.Process]) -> None:
     """Clean up after a failed test: never leave the demo's broker or services behind."""
@@ -115,21 +120,76 @@ def assert_query_service_serves_the_night(text: str, query_port: int, store_url:
     assert float(params["radius"]) > 0
 
 
+def post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.load(response)
+
+
+def wait_job(base: str, job: dict[str, Any], timeout_s: float = 120) -> dict[str, Any]:
+    """Poll ``GET /fits/{id}`` until the job has finished; its last state."""
+    deadline = time.monotonic() + timeout_s
+    while job["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, f"job not finished in {timeout_s} s: {job}"
+        time.sleep(0.25)
+        status, job = get(f"{base}/fits/{job['id']}")
+        assert status == 200
+    return job
+
+
+def assert_fit_outcome(job: dict[str, Any], object_id: str) -> None:
+    """A period found, or a failure the documentation gives for such a light curve."""
+    assert job["objectId"] == object_id
+    assert job["model"] == "period"
+    if job["status"] == "done":
+        assert 0.1 <= job["result"]["best_period"] <= 1.2  # the default search range
+    else:
+        assert job["error"]["kind"] in DATA_FAILURE_KINDS, job["error"]
+
+
+def assert_printed_example_fit(text: str, base: str) -> None:
+    """The demo's example fit really ran: its job answers what the demo printed."""
+    match = re.search(rf"curl -s '{re.escape(base)}/fits/(\w+)'\n\s+-> (done|failed)(.*)$",
+                      text, re.MULTILINE)
+    assert match, f"no example fit with its outcome in:\n{text}"
+    status, job = get(f"{base}/fits/{match[1]}")
+    assert status == 200
+    assert job["status"] == match[2], (job, match[0])
+    assert_fit_outcome(job, job["objectId"])
+    if job["status"] == "done":
+        assert f"best period {job['result']['best_period']:.6g} d" in match[3]
+    else:
+        assert match[3].startswith(f": {job['error']['kind']} ("), match[0]
+
+
+def assert_fitter_serves_the_night(text: str, fitter_port: int, store_url: str) -> None:
+    """The demo's fitter answers /health, and fits an ingested object (or says why not)."""
+    base = f"http://127.0.0.1:{fitter_port}"
+    assert get(f"{base}/health") == (200, {"status": "ok"})
+    assert_printed_example_fit(text, base)
+    object_id = first_stored_object(store_url)
+    status, job = post_json(f"{base}/fits", {"objectId": object_id, "model": "period"})
+    assert status in (200, 202), job  # 200: answered from the cache
+    assert_fit_outcome(wait_job(base, job), object_id)
+
+
 def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
-    kafka_port, query_port = free_port(), free_port()
+    kafka_port, query_port, fitter_port = free_port(), free_port(), free_port()
     store_url = f"sqlite:{tmp_path / 'demo' / 'store'}"
     env = {**os.environ, "FINK_TOOLS_DATA_DIR": str(tmp_path / "absent"),
            "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"), "FINK_TOOLS_STORE_URL": store_url,
            "FINK_TOOLS_KAFKA_PORT": str(kafka_port), "FINK_TOOLS_SYNTHETIC_ALERTS": "150",
            "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port()),
            "FINK_TOOLS_INDEXER_METRICS_PORT": str(free_port()),
-           "FINK_TOOLS_QUERY_PORT": str(query_port)}
+           "FINK_TOOLS_QUERY_PORT": str(query_port),
+           "FINK_TOOLS_FITTER_PORT": str(fitter_port)}
     demo = subprocess.Popen([sys.executable, "-m", "finkportal_tools.cli", "demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     children: list[psutil.Process] = []
     output = []
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         assert demo.stdout is not None
         for line in demo.stdout:
             output.append(line)
@@ -149,10 +209,13 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
                              timeout_s=10)
         assert len(on_broker) == streams[busiest]
         assert_query_service_serves_the_night(text, query_port, store_url)
+        assert_fitter_serves_the_night(text, fitter_port, store_url)
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert {"finkportal_ingest", "finkportal_indexer", "finkportal_query"} <= (
-            service_modules(children))
-        assert len(children) >= 4  # the broker, ingest, the indexer and the query API
+        assert {"finkportal_ingest", "finkportal_indexer", "finkportal_query",
+                "finkportal_fitter"} <= service_modules(children)
+        # The broker, ingest, the indexer, the query API and the fitter (its fork server
+        # and workers too, which must also be gone after Ctrl-C).
+        assert len(children) >= 5
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
         # Checked before the clean-up below, which would otherwise hide a leftover process.

@@ -1,11 +1,11 @@
 """``finkportal demo``: the whole cluster on embedded defaults with a replayed night.
 
 Starts the embedded Kafka broker, every service as its own process (logs under
-``<work_dir>/logs``), waits until the query API answers ``/health``, replays a night of
-alerts (the real ones when the data directory exists, a synthetic night otherwise),
-waits until ingest has stored it and the indexer has indexed and streamed it, prints
-where to look (with example API calls on the night), and runs until Ctrl-C, then stops
-every process it started.
+``<work_dir>/logs``), waits until the query API and the fitter answer ``/health``, replays
+a night of alerts (the real ones when the data directory exists, a synthetic night
+otherwise), waits until ingest has stored it and the indexer has indexed and streamed it,
+prints where to look (with example API calls and an example fit on the night), and runs
+until Ctrl-C, then stops every process it started.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from prometheus_client.samples import Sample
 from finkportal_core.filters import STREAM_FILTERS
 from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.demo_api import api_base_url, api_lines, example_object, wait_healthy
+from finkportal_tools.demo_fitter import fitter_lines
 from finkportal_tools.processes import ServiceSpec, Supervisor
 from finkportal_tools.settings import ToolsSettings
 
@@ -40,6 +41,13 @@ INDEX_TOPIC = "finkportal_alerts_stored"
 INDEXER_DEAD_LETTER_TOPIC = "finkportal_indexer_dlq"
 INDEXER_GROUP = "finkportal-indexer"
 STREAM_TOPICS = tuple(f.topic for f in STREAM_FILTERS)
+# The fitter's defaults (FINK_FITTER_REQUEST_TOPIC, _DEAD_LETTER_TOPIC): batch fit requests.
+FIT_REQUEST_TOPIC = "finkportal_fit_requests"
+FIT_DEAD_LETTER_TOPIC = "finkportal_fit_requests_dlq"
+# Supervisor.stop_all waits 20 s: running fits get less than the service's 30 s default.
+FITTER_SHUTDOWN_GRACE_S = "5"
+# The fitter's fork server imports gatspy and pyLIMA before /health says ok.
+FITTER_START_TIMEOUT_S = 180.0
 
 
 def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
@@ -52,9 +60,15 @@ def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
     # The API reads the same store; it talks to no Kafka.
     query = {"FINK_QUERY_STORE_URL": settings.store_url,
              "FINK_QUERY_PORT": str(settings.query_port)}
+    # The fitter reads the same store (and writes its cache table there) and consumes
+    # batch fit requests from the same broker.
+    fitter = {f"FINK_FITTER_{k}": v for k, v in common.items()}
+    fitter.update(FINK_FITTER_PORT=str(settings.fitter_port),
+                  FINK_FITTER_SHUTDOWN_GRACE_S=FITTER_SHUTDOWN_GRACE_S)
     return [ServiceSpec("ingest", "finkportal_ingest", ingest),
             ServiceSpec("indexer", "finkportal_indexer", indexer),
-            ServiceSpec("query", "finkportal_query", query)]
+            ServiceSpec("query", "finkportal_query", query),
+            ServiceSpec("fitter", "finkportal_fitter", fitter)]
 
 
 def counter_samples(url: str, name: str) -> list[Sample]:
@@ -167,7 +181,8 @@ def indexer_metrics_url(settings: ToolsSettings) -> str:
     return f"http://127.0.0.1:{settings.indexer_metrics_port}/metrics"
 
 
-def print_where_to_look(settings: ToolsSettings, bootstrap: str, log_dir: Path) -> None:
+def print_where_to_look(settings: ToolsSettings, bootstrap: str, log_dir: Path,
+                        stop: threading.Event) -> None:
     url = ingest_metrics_url(settings)
     written = metric_total(url, "ingest_alerts_written")
     dead = metric_total(url, "ingest_alerts_dead_lettered")
@@ -181,6 +196,7 @@ finkportal demo is running
   ingest metrics:          {url}
 {indexer_lines(indexer_metrics_url(settings), bootstrap)}
 {api_lines(api_base_url(settings.query_port), example)}
+{fitter_lines(api_base_url(settings.fitter_port), example, stop)}
   logs:                    {log_dir}/
   look at an object:       uv run finkportal show {object_id} --store-url {settings.store_url}
 Press Ctrl-C to stop every process.""", flush=True)
@@ -238,7 +254,8 @@ def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Su
                  stop: threading.Event, log_dir: Path) -> int:
     broker.start()
     broker.create_topics([DEMO_TOPIC, DEAD_LETTER_TOPIC, INDEX_TOPIC,
-                          INDEXER_DEAD_LETTER_TOPIC, *STREAM_TOPICS])
+                          INDEXER_DEAD_LETTER_TOPIC, *STREAM_TOPICS, FIT_REQUEST_TOPIC,
+                          FIT_DEAD_LETTER_TOPIC])
     if not start_services(settings, broker.bootstrap_servers, supervisor, stop, log_dir):
         return 0 if stop.is_set() else 1
     sent = replay_night(settings, broker.bootstrap_servers)
@@ -246,21 +263,26 @@ def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Su
     written = metric_total(ingest_metrics_url(settings), "ingest_alerts_written")
     wait_indexed(indexer_metrics_url(settings), written, stop)
     wait_committed(broker.bootstrap_servers, stop)
-    print_where_to_look(settings, broker.bootstrap_servers, log_dir)
+    print_where_to_look(settings, broker.bootstrap_servers, log_dir, stop)
     return run_until_stopped(supervisor, stop, log_dir)
 
 
 def start_services(settings: ToolsSettings, bootstrap: str, supervisor: Supervisor,
                    stop: threading.Event, log_dir: Path) -> bool:
-    """Start every service; True once the query API answers (before any alert is sent)."""
+    """Start every service; True once the query API and the fitter answer (before any
+    alert is sent)."""
     for spec in service_specs(settings, bootstrap):
         supervisor.start(spec)
-    if wait_healthy(api_base_url(settings.query_port), stop, lambda: bool(supervisor.dead())):
-        return True
-    if not stop.is_set():
-        print(f"the query service did not answer /health (exited: {supervisor.dead()}); "
-              f"see {log_dir}/query.log", file=sys.stderr)
-    return False
+    http_services = [("query", settings.query_port, 90.0),
+                     ("fitter", settings.fitter_port, FITTER_START_TIMEOUT_S)]
+    for name, port, timeout_s in http_services:
+        if not wait_healthy(api_base_url(port), stop, lambda: bool(supervisor.dead()),
+                            timeout_s):
+            if not stop.is_set():
+                print(f"the {name} service did not answer /health (exited: "
+                      f"{supervisor.dead()}); see {log_dir}/{name}.log", file=sys.stderr)
+            return False
+    return True
 
 
 def run_until_stopped(supervisor: Supervisor, stop: threading.Event, log_dir: Path) -> int:

@@ -34,6 +34,9 @@ class ToolsSettings(BaseSettings):
     query_port: int = Field(
         8000, description="HTTP port of the demo's query API (/api/v1, /docs, /health, /metrics)."
     )
+    fitter_port: int = Field(
+        8002, description="HTTP port of the demo's fitter (/fits, /health, /metrics)."
+    )
     synthetic_alerts: int = Field(
         5000, ge=1, description="Size of the synthetic night the demo replays without real data."
     )
