@@ -13,10 +13,17 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class BaseServiceSettings(BaseSettings):
-    """Store and observability settings common to every service."""
+class LogSettings(BaseSettings):
+    """Logging settings common to every service (the portal has only these and its own)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    log_level: str = Field("INFO", description="Root log level (DEBUG, INFO, WARNING...).")
+    log_json: bool = Field(True, description="Structured JSON log lines (false: plain text).")
+
+
+class BaseServiceSettings(LogSettings):
+    """Store and observability settings common to every service that reads the store."""
 
     store_url: str = Field(
         "sqlite:var/store",
@@ -25,8 +32,6 @@ class BaseServiceSettings(BaseSettings):
             "'hbase://<thrift-host>:<port>?table_prefix=<p>&pool_size=<n>' for HBase."
         ),
     )
-    log_level: str = Field("INFO", description="Root log level (DEBUG, INFO, WARNING...).")
-    log_json: bool = Field(True, description="Structured JSON log lines (false: plain text).")
 
 
 class ServiceSettings(BaseServiceSettings):

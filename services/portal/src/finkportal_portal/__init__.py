@@ -1,0 +1,1 @@
+"""finkportal portal: the Dash science portal. It reads data only through the query API."""
