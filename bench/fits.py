@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.fits_service import detected_seeds, run_service
@@ -37,7 +38,7 @@ from bench.index import machine
 from bench.report import write_section
 from finkportal_fitter.errors import FitError
 from finkportal_fitter.lightcurve import LightCurve, light_curve_from_arrays
-from finkportal_fitter.microlensing import fit_pspl
+from finkportal_fitter.microlensing import PsplFit, fit_pspl
 from finkportal_fitter.periods import fit_period
 from finkportal_tools.sim import simulate_light_curve
 
@@ -52,6 +53,7 @@ def variants(fits: int) -> list[tuple[str, str, Fitter, int]]:
     return [
         ("gatspy", "periodic", fit_period, fits),
         ("pylima", "microlensing", fit_pspl, fits),
+        ("pylima_clear", "microlensing_clear", fit_pspl, max(1, fits // 4)),
         ("gatspy_fast", "periodic", lambda lc: fit_period(lc, fast=True), max(1, fits // 4)),
         ("pylima_lm", "microlensing", lambda lc: fit_pspl(lc, method="LM"), max(1, fits // 4)),
         ("pylima_de", "microlensing", lambda lc: fit_pspl(lc, method="DE"),
@@ -59,27 +61,58 @@ def variants(fits: int) -> list[tuple[str, str, Fitter, int]]:
     ]
 
 
-def light_curves(kind: str, count: int, seed: int) -> list[LightCurve]:
+def clear_event(seed: int) -> dict[str, float]:
+    """A well-sampled event (bright baseline, little blending), as in the recovery tests."""
+    rng = np.random.default_rng([seed, 77])
+    return {"u0": float(rng.uniform(0.05, 0.35)),
+            "tE": float(np.exp(rng.uniform(np.log(15.0), np.log(60.0)))),
+            "baseline_mag_r": float(rng.uniform(16.5, 17.5)),
+            "blend_fraction": float(rng.uniform(0.7, 1.0))}
+
+
+def light_curves(kind: str, count: int, seed: int) -> list[tuple[LightCurve, dict[str, Any]]]:
+    """``count`` simulated curves with their truth; ``microlensing_clear`` draws
+    ``clear_event`` parameters, the other kinds the night simulator's populations."""
     curves = []
-    for sim_seed in detected_seeds(kind, count, seed):
-        sim = simulate_light_curve(kind, None, seed=sim_seed)
-        curves.append(light_curve_from_arrays(sim.jd, sim.fid, sim.mag, sim.magerr))
+    if kind == "microlensing_clear":
+        sims = (simulate_light_curve("microlensing", clear_event(s), seed=s)
+                for s in range(seed * 100_000, seed * 100_000 + count))
+    else:
+        sims = (simulate_light_curve(kind, None, seed=s)
+                for s in detected_seeds(kind, count, seed))
+    for sim in sims:
+        curves.append((light_curve_from_arrays(sim.jd, sim.fid, sim.mag, sim.magerr),
+                       sim.truth))
     return curves
 
 
-def time_fits(fit: Fitter, curves: list[LightCurve]) -> dict[str, Any]:
+def recovered(fit: object, truth: dict[str, Any]) -> bool | None:
+    """Whether a fit found the truth: the period within 1 % (None when the true period is
+    outside the searched 0.1-1.2 d), or t0, u0, tE each within 2 sigma."""
+    if isinstance(fit, PsplFit):
+        return all(abs(getattr(fit, k) - truth[k]) <= 2 * getattr(fit, f"{k}_err")
+                   for k in ("t0", "u0", "tE"))
+    if not 0.1 <= truth["period"] <= 1.2:
+        return None
+    return abs(fit.best_period / truth["period"] - 1) < 0.01  # type: ignore[attr-defined]
+
+
+def time_fits(fit: Fitter, curves: list[tuple[LightCurve, dict[str, Any]]]) -> dict[str, Any]:
     """Fit every curve in turn; a fit that raises (too few points, no convergence) still
-    counts: the service spends that time too."""
+    counts: the service spends that time too. Accuracy is judged after the timing."""
     failures: Counter[str] = Counter()
-    points = sum(len(lc) for lc in curves)
+    fits: list[tuple[object, dict[str, Any]]] = []
+    points = sum(len(lc) for lc, _ in curves)
     cpu, wall = time.process_time(), time.perf_counter()
-    for lc in curves:
+    for lc, truth in curves:
         try:
-            fit(lc)
+            fits.append((fit(lc), truth))
         except FitError as exc:
             failures[type(exc).__name__] += 1
     cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
+    judged = [ok for ok in (recovered(f, truth) for f, truth in fits) if ok is not None]
     return {"fits": len(curves), "failed": failures.total(), "failures": dict(failures),
+            "judged": len(judged), "recovered": sum(judged),
             "mean_points": round(points / len(curves), 1),
             "cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2),
             "fits_per_cpu_s": round(len(curves) / cpu_s, 2),
@@ -92,7 +125,7 @@ def run_throughput(fits: int, seed: int) -> dict[str, Any]:
     with threadpool_limits(limits=1):
         for name, kind, fit, count in variants(fits):
             curves = light_curves(kind, count, seed)
-            fit(curves[0])  # imports and first-call set-up are not a fit's cost
+            fit(curves[0][0])  # imports and first-call set-up are not a fit's cost
             result[name] = time_fits(fit, curves)
             print(f"{name}: {result[name]['fits_per_cpu_s']} fits per CPU-second "
                   f"({result[name]['failed']} of {count} failed)", file=sys.stderr)
@@ -118,6 +151,7 @@ def summarise(throughput: dict[str, Any], service: dict[str, Any],
 
 LABELS = {"gatspy": "gatspy `LombScargleMultiband` (period, default)",
           "pylima": "pyLIMA PSPL, TRF (microlensing, default)",
+          "pylima_clear": "pyLIMA PSPL, TRF, well-sampled events only",
           "gatspy_fast": "gatspy `LombScargleMultibandFast` (`fast: true`)",
           "pylima_lm": "pyLIMA PSPL, LM", "pylima_de": "pyLIMA PSPL, DE"}
 
@@ -128,10 +162,12 @@ def _failures(t: dict[str, Any]) -> str:
 
 
 def fits_table(r: dict[str, Any]) -> str:
-    lines = ["| fit | light curves (mean points) | failed (why) | fits / CPU-second (per core) | "
-             "ms CPU per fit | fits / wall-second |", "|---|---|---|---|---|---|"]
+    lines = ["| fit | light curves (mean points) | failed (why) | truth recovered | "
+             "fits / CPU-second (per core) | ms CPU per fit | fits / wall-second |",
+             "|---|---|---|---|---|---|---|"]
     for name, t in r["throughput"].items():
         lines.append(f"| {LABELS[name]} | {t['fits']} ({t['mean_points']}) | {_failures(t)} | "
+                     f"{t.get('recovered', '-')} of {t.get('judged', '-')} | "
                      f"**{t['fits_per_cpu_s']}** | {t['ms_per_fit_cpu']} | "
                      f"{t['fits_per_wall_s']} |")
     lines += ["", "| model | requests | cold p50 ms | cold p99 ms | cached p50 ms | "
@@ -163,6 +199,16 @@ band term; `fit_pspl`), BLAS on one thread as in the workers. Fits per CPU-secon
 (`time.process_time`) is fits per second per core; a fit that raises (too few points, no
 convergence) counts, as its time is spent in the service too. Simulation and a first
 unmeasured fit (imports) are outside the timing.
+
+*Truth recovered* counts the fits that found the injected values: the period within 1 %
+(judged only when the true period lies in the searched 0.1-1.2 d), or t0, u0 and tE each
+within 2 sigma. The microlensing population is the night simulator's (u0 up to 0.9, source
+fraction down to 0.2, baselines to r = 19.5): many of its events are seen on a handful of
+5-sigma difference detections with no baseline, which pyLIMA rightly refuses (too few
+points, or no constrained optimum), and the cut at 5 sigma biases the wings of others (the
+data then prefer the wrong tE: at seed 700006 chi^2 is 20 higher at the truth than at the
+fit). The well-sampled row draws the recovery tests' events (u0 0.05-0.35, source fraction
+0.7-1, baseline r 16.5-17.5).
 
 **Requests** (second table): the real service (`python -m finkportal_fitter`, {env}) on a
 store of {service['store']['alerts']:,} simulated alerts of {service['store']['objects']}

@@ -209,8 +209,9 @@ def wait_status(server: FitterServer, job_id: str, status: str, timeout_s: float
         time.sleep(0.05)
 
 
-def start_fitter(store_url: str, log_path: Path, **settings: str) -> FitterServer:
-    """Start the service and wait until /health answers 200 (workers warmed up)."""
+def start_fitter(store_url: str, log_path: Path, *, wait: bool = True,
+                 **settings: str) -> FitterServer:
+    """Start the service and (``wait``) wait until /health answers 200 (workers warmed up)."""
     port = free_port()
     env = {"FINK_FITTER_STORE_URL": store_url, "FINK_FITTER_PORT": str(port),
            "FINK_FITTER_LOG_LEVEL": "INFO", "FINK_FITTER_BATCH_ENABLED": "false",
@@ -220,7 +221,8 @@ def start_fitter(store_url: str, log_path: Path, **settings: str) -> FitterServe
                                    env={**os.environ, **env}, stdout=log,
                                    stderr=subprocess.STDOUT)
     server = FitterServer(f"http://127.0.0.1:{port}", store_url, env, process, log_path)
-    wait_healthy(server)
+    if wait:
+        wait_healthy(server)
     return server
 
 

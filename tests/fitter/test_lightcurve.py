@@ -85,8 +85,10 @@ def test_cleaning_drops_bad_points_deduplicates_and_sorts() -> None:
 @pytest.mark.parametrize("rows", [[], [row(1.0, magpsf=None), row(2.0, magpsf=float("nan"))],
                                   [row(1.0, sigmapsf=None)]])
 def test_rows_without_a_usable_detection_are_a_bad_light_curve(rows: list[dict[str, Any]]) -> None:
-    with pytest.raises(BadLightCurveError):
+    with pytest.raises(BadLightCurveError) as caught:
         light_curve_from_rows(rows)
+    if rows:  # the message counts the points it was given, not the ones left
+        assert f"among {len(rows)} points" in caught.value.message
 
 
 def test_bad_arrays_and_options_are_refused() -> None:

@@ -62,6 +62,7 @@ def test_a_full_queue_is_503_and_sigterm_lets_the_running_fit_finish_then_exits_
         assert busy.status_code == 503
         assert "busy: 1 fits pending" in busy.json()["text"]
         assert busy.headers["retry-after"] == "5"
+        assert server.metric("fitter_requests_rejected_total", reason="busy") == 1
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=90) == 0, server.log()[-3000:]

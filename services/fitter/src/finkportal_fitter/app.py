@@ -165,8 +165,14 @@ def _add_fit_routes(app: FastAPI) -> None:
 
 
 def _add_service_routes(app: FastAPI, metrics: FitterMetrics) -> None:
-    @app.get("/health/live", tags=["service"], summary="Liveness: the process answers")
-    def live() -> JSONResponse:
+    @app.get("/health/live", tags=["service"], summary="Liveness: nothing a restart would fix",
+             responses={503: {"description": "The batch consumer died: restart the pod"}})
+    def live(request: Request) -> JSONResponse:
+        # A store outage is not a reason to restart (readiness covers it); a dead Kafka
+        # thread is, since nothing in the process starts it again.
+        context = _context(request)
+        if context.ready.is_set() and context.batch is not None and not context.batch.alive:
+            return error_response("the batch consumer has stopped", 503)
         return JSONResponse({"status": "ok"})
 
     @app.get("/health", tags=["service"], summary="Readiness: store, workers, consumer",
@@ -217,7 +223,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StorageError)
     def on_storage_error(_request: Request, exc: StorageError) -> JSONResponse:
         log.warning("store error", extra={"error": str(exc)})
-        return error_response(f"the store is unavailable, retry later: {exc}", 503)
+        response = error_response(f"the store is unavailable, retry later: {exc}", 503)
+        response.headers["Retry-After"] = RETRY_AFTER_S
+        return response
 
     @app.exception_handler(RequestValidationError)
     def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -94,7 +94,9 @@ def light_curve_from_rows(
     usable = np.isfinite(table["i:jd"]) & np.isfinite(table["i:magpsf"]) & np.isfinite(
         table["i:sigmapsf"])
     has_reference = _has_reference(table["i:distnr"], table["i:magnr"])
-    if use_dc == "never" or (use_dc == "auto" and not np.all(has_reference[usable])):
+    # With no usable point at all the difference path reports every point, not zero of them.
+    if use_dc == "never" or (use_dc == "auto" and not np.all(has_reference[usable])) or (
+            use_dc == "auto" and not np.any(usable)):
         return _cleaned(table["i:jd"], table["i:fid"], table["i:magpsf"], table["i:sigmapsf"],
                         kind="difference")
     if use_dc == "always" and not np.any(has_reference & usable):

@@ -27,7 +27,7 @@ from pebble import ProcessExpired
 from finkportal_core.storage.base import StorageError
 from finkportal_fitter.cache import CachedFit, FitCache, is_cacheable
 from finkportal_fitter.errors import FitTimeoutError
-from finkportal_fitter.jobs import Job, JobBook, UnknownObjectError
+from finkportal_fitter.jobs import BusyError, Job, JobBook, ShuttingDownError, UnknownObjectError
 from finkportal_fitter.metrics import FitterMetrics
 from finkportal_fitter.options import FitRequest
 from finkportal_fitter.pool import FitPool, PoolClosedError
@@ -83,7 +83,14 @@ class FitRunner:
         cached = self._cache.lookup(request, last_jd)
         if cached is not None:
             return self._cached_job(request, cached)
-        job, new = self.book.reserve(request, last_jd, wait=wait_for_room)
+        try:
+            job, new = self.book.reserve(request, last_jd, wait=wait_for_room)
+        except BusyError:
+            self._metrics.rejected.labels("busy").inc()
+            raise
+        except ShuttingDownError:
+            self._metrics.rejected.labels("stopping").inc()
+            raise
         if new:
             self._metrics.cache_misses.labels(request.model).inc()
             self._start(job)
