@@ -6,12 +6,15 @@
 #   docker build --target indexer -t finkportal/indexer:0.1.0 .
 #   docker build --target query -t finkportal/query:0.1.0 .
 #   docker build --target fitter -t finkportal/fitter:0.1.0 .
+#   docker build --target portal -t finkportal/portal:0.1.0 .
 #
 # Stages: `builder` holds uv and the workspace manifests; each `<service>-venv` stage
 # installs that service's locked dependencies, then the workspace packages themselves
 # (not editable), into /opt/venv; each service target copies only that virtual
 # environment onto the slim `runtime` stage, so no build tool, uv, cache or source
-# tree reaches a final image.
+# tree reaches a final image. The portal's browser assets come from npm in a Node stage
+# of their own (`portal-assets`), whose one output file is copied into the portal's
+# sources before the portal package is installed: Node never reaches an image either.
 #
 # Adding a service = adding its pyproject.toml to the builder's COPY lines, then
 # copying the two-stage "ingest" block at the end and changing the package name,
@@ -20,6 +23,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # Same uv as the one that wrote uv.lock, from PyPI.
 ARG UV_VERSION=0.13.9
+# Only runs `npm ci` for the portal's assets (services/portal/package-lock.json).
+ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------- builder
 FROM ${PYTHON_IMAGE} AS builder
@@ -39,6 +44,7 @@ COPY services/ingest/pyproject.toml services/ingest/
 COPY services/indexer/pyproject.toml services/indexer/
 COPY services/query/pyproject.toml services/query/
 COPY services/fitter/pyproject.toml services/fitter/
+COPY services/portal/pyproject.toml services/portal/
 COPY tools/pyproject.toml tools/
 
 # ---------------------------------------------------------------- runtime
@@ -135,3 +141,33 @@ ENV FINK_FITTER_HOST=0.0.0.0 \
     FINK_FITTER_PORT=8002
 EXPOSE 8002
 ENTRYPOINT ["finkportal-fitter"]
+
+# ---------------------------------------------------------------- portal
+# Aladin Lite from npm, exactly as package-lock.json pins it (npm checks each tarball's
+# integrity hash; no install script runs). Served by the portal itself: no CDN.
+FROM ${NODE_IMAGE} AS portal-assets
+WORKDIR /assets
+COPY services/portal/package.json services/portal/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
+FROM builder AS portal-venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace --package finkportal-portal
+COPY libs libs
+COPY services services
+# Into the sources before the package is built: the wheel ships assets/vendor
+# (services/portal/pyproject.toml, `artifacts`; the directory is git- and docker-ignored).
+COPY --from=portal-assets /assets/node_modules/aladin-lite/dist/aladin.js \
+    services/portal/src/finkportal_portal/assets/vendor/aladin.js
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package finkportal-portal
+
+FROM runtime AS portal
+COPY --from=portal-venv /opt/venv /opt/venv
+# The pages, /health, /health/live and Prometheus' /metrics share one port, reached from
+# outside the container. Data comes only from the query API and the fitter, over HTTP
+# (FINK_PORTAL_QUERY_URL, FINK_PORTAL_FITTER_URL): no store, no Kafka.
+ENV FINK_PORTAL_HOST=0.0.0.0 \
+    FINK_PORTAL_PORT=8050
+EXPOSE 8050
+ENTRYPOINT ["finkportal-portal"]

@@ -5,15 +5,22 @@ UV_VERSION := 0.13.9
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 BENCH_QUERY_ARGS ?=
+BENCH_PORTAL_ARGS ?=
 
-.PHONY: install system-deps lint typecheck test demo bench bench-ingest bench-index bench-query bench-fits bench-storage clean
+.PHONY: install python-deps portal-assets system-deps lint typecheck test demo bench bench-ingest bench-index bench-query bench-fits bench-portal bench-storage clean
+
+install: python-deps portal-assets
 
 # uv comes from PyPI as a module of the machine's Python; everything else from the lock file.
-install:
+python-deps:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(UV) sync --all-packages --frozen --quiet
 
-system-deps:
+# Aladin Lite for the portal, from npm (services/portal/package-lock.json); needs npm.
+portal-assets:
+	@bash scripts/install-portal-assets.sh
+
+system-deps: python-deps
 	@bash scripts/install-system-deps.sh
 
 lint: install
@@ -22,13 +29,14 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
-test: install system-deps lint typecheck
+# system-deps (which may install npm) before the portal's assets, which need it.
+test: python-deps system-deps install lint typecheck
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 demo: install
 	$(UV) run --frozen finkportal demo
 
-bench: bench-ingest bench-index bench-query bench-fits
+bench: bench-ingest bench-index bench-query bench-fits bench-portal
 
 bench-ingest: install
 	$(UV) run --frozen python -m bench.ingest
@@ -45,6 +53,12 @@ bench-query: install
 # (cold and cached) on a store of simulated alerts; ~4 min on 2 cores.
 bench-fits: install
 	$(UV) run --frozen python -m bench.fits
+
+# The query service on bench-query's cached store (same cache, built if missing) and the
+# portal, then object pages timed in Debian's headless chromium (cold, warm, via the
+# search bar); ~15 min on 2 cores. BENCH_PORTAL_ARGS="--objects 20" for a short trial.
+bench-portal: python-deps system-deps install
+	$(UV) run --frozen python -m bench.portal $(BENCH_PORTAL_ARGS)
 
 bench-storage: install
 	$(UV) run --frozen python bench/bench_storage.py

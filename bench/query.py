@@ -263,7 +263,7 @@ concurrent run; RSS {server['rss_mb_after']} MB after it.
 """
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alerts", type=int, default=1_000_000)
@@ -292,14 +292,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="print only (trial runs)")
     parser.add_argument("--render", action="store_true",
                         help="only rewrite the docs section from bench/results/query.json")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    if args.render:
-        write_section("query", query_markdown(json.loads(RESULTS.read_text())))
-        return
+def prepare_dataset(args: argparse.Namespace) -> tuple[DatasetParams, dict[str, Any]]:
+    """The cached dataset ``args`` describe, built on first use (``args.store`` set to its
+    directory); also what the portal benchmark runs on."""
     if args.store is None:
         suffix = "" if args.alerts == 1_000_000 else f"-{args.alerts}"
         args.store = str(ROOT / "var" / "bench" / f"query-store{suffix}")
@@ -308,6 +306,15 @@ def main() -> None:
     dataset = build_dataset(Path(args.store), params, args.build_workers, args.rebuild)
     print(f"dataset: {dataset['alerts']} alerts, {dataset['disk_bytes'] / 1e9:.1f} GB, "
           f"built in {dataset['load_s']:.0f} s", file=sys.stderr)
+    return params, dataset
+
+
+def main() -> None:
+    args = parse_args()
+    if args.render:
+        write_section("query", query_markdown(json.loads(RESULTS.read_text())))
+        return
+    params, dataset = prepare_dataset(args)
     if args.build_only:
         return
     result = summarise(run(args, params, dataset), dataset, params, args)

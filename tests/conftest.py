@@ -6,12 +6,16 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from finkportal_tools.broker import EmbeddedBroker
 from tests.support.fink_client import shorten_group_join
 from tests.support.hbase_process import HBaseDouble
+
+if TYPE_CHECKING:
+    from tests.support.real_store import IndexedStore, QueryServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +54,25 @@ def hbase_double() -> Iterator[HBaseDouble]:
 def quick_group_join(monkeypatch: pytest.MonkeyPatch) -> None:
     """fink-client with a short poll interval, so Tansu lets it join at once."""
     shorten_group_join(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def indexed_store(broker: EmbeddedBroker, real_data_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> IndexedStore:
+    """Every real alert, stored and indexed by the real ingest and indexer processes."""
+    # Imported here: real_store imports this module (free_port) through the indexer's helpers.
+    from tests.support.real_store import build_indexed_store
+
+    return build_indexed_store(broker, real_data_dir, tmp_path_factory.mktemp("query-store"))
+
+
+@pytest.fixture(scope="session")
+def query_server(indexed_store: IndexedStore,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueryServer]:
+    """``python -m finkportal_query`` on the real store (shared by the query and portal tests)."""
+    from tests.support.real_store import start_query_server, stop_query_server
+
+    server = start_query_server(indexed_store.store_url,
+                                tmp_path_factory.mktemp("query") / "query.log")
+    yield server
+    stop_query_server(server)

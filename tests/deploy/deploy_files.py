@@ -63,6 +63,19 @@ class ServicePackage:
         return self.has_field("kafka_bootstrap_servers")
 
     @property
+    def reads_store(self) -> bool:
+        """Every service but the portal, which reads through the query API over HTTP."""
+        return self.has_field("store_url")
+
+    def service_url_fields(self) -> dict[str, str]:
+        """Settings fields naming another service's base URL: ``<target>_url`` -> target
+        (the portal's ``query_url`` and ``fitter_url``)."""
+        targets = {package.target for package in service_packages()}
+        fields = self.settings_class().model_fields
+        return {f"{target}_url": target for target in sorted(targets)
+                if f"{target}_url" in fields}
+
+    @property
     def has_http_api(self) -> bool:
         """An HTTP service (query) serves /health and /metrics on its API ``port``;
         the Kafka services serve only /metrics, on a ``metrics_port`` of their own."""

@@ -27,6 +27,9 @@ DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 BUILD_TOOLS = re.compile(
     r"\b(pip install|uv|apt-get install|apt install|gcc|cc|make|git|curl|wget)\b")
 VENV = "/opt/venv"
+# The portal's Aladin Lite, from npm: where the image's portal package must have it.
+PORTAL_BUNDLE = "services/portal/src/finkportal_portal/assets/vendor/aladin.js"
+NPM_CI = "npm ci --ignore-scripts"
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +45,39 @@ def test_there_are_service_packages() -> None:
     assert PACKAGES, "no pyproject.toml under services/*/"
 
 
+def node_stages(dockerfile: Dockerfile) -> list[Stage]:
+    return [stage for stage in dockerfile.stages.values() if stage.base == "${NODE_IMAGE}"]
+
+
 def test_base_image_is_python_311_slim(dockerfile: Dockerfile) -> None:
     bases = {stage.base for stage in dockerfile.stages.values()} - set(dockerfile.stages)
-    assert bases == {"${PYTHON_IMAGE}"}
+    assert bases == {"${PYTHON_IMAGE}", "${NODE_IMAGE}"}
     assert re.fullmatch(r"python:3\.11-slim(-\w+)?", dockerfile.global_args["PYTHON_IMAGE"])
+    # Node only runs `npm ci` for the portal's assets: no image or venv is built on it.
+    assert re.fullmatch(r"node:\d+(\.\d+)*-\w+-slim", dockerfile.global_args["NODE_IMAGE"])
+    for package in PACKAGES:
+        for target in (package.target, f"{package.target}-venv"):
+            bases = {stage.base for stage in dockerfile.lineage(target)}
+            assert "${NODE_IMAGE}" not in bases, target
+
+
+def test_portal_gets_aladin_from_npm_before_its_package_is_installed(
+        dockerfile: Dockerfile) -> None:
+    (assets,) = node_stages(dockerfile)
+    copied = " ".join(assets.arguments("COPY")).split()
+    assert {"services/portal/package.json", "services/portal/package-lock.json"} <= set(copied)
+    assert [run for run in assets.arguments("RUN") if run.startswith(NPM_CI)], (
+        "the lock file must be installed as it is (npm ci), without install scripts")
+    venv = dockerfile.stages["portal-venv"]
+    keywords = [(i.keyword, i.arguments) for i in venv.instructions]
+    bundle = next((n for n, (keyword, arguments) in enumerate(keywords) if keyword == "COPY"
+                   and f"--from={assets.name}" in arguments and arguments.endswith(PORTAL_BUNDLE)),
+                  None)
+    assert bundle is not None, f"portal-venv does not copy {PORTAL_BUNDLE} from {assets.name}"
+    installs = [n for n, (keyword, arguments) in enumerate(keywords)
+                if keyword == "RUN" and "--no-editable" in arguments]
+    assert installs, "portal-venv never installs the portal package"
+    assert bundle < installs[-1], "the bundle must be in the sources before the wheel is built"
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=PACKAGE_IDS)
@@ -125,6 +157,8 @@ def test_dockerignore_keeps_local_state_out_but_not_the_sources(dockerfile: Dock
     ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()
                if line.strip() and not line.startswith("#")}
     assert {"var", ".venv", "data", "tests", ".pytest_cache", "**/__pycache__"} <= ignored
+    # Only the image's own `npm ci` provides node modules and the portal's bundle.
+    assert {"**/node_modules", str(Path(PORTAL_BUNDLE).parent)} <= ignored
     for stage in dockerfile.stages.values():
         for copy in stage.arguments("COPY"):
             if "--from=" not in copy:
@@ -153,12 +187,30 @@ def replay_copy(arguments: str, workdir: Path) -> None:
     for source in sources:
         path = REPO_ROOT / source
         if path.is_dir():
+            # As .dockerignore: no local node_modules, no locally installed bundle.
             shutil.copytree(path, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv"))
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv",
+                                                          "node_modules", "vendor"))
         else:
             into = target / path.name if dest.endswith("/") else target
             into.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, into)
+
+
+def replay_npm_copy(dockerfile: Dockerfile, arguments: str, workdir: Path) -> None:
+    """`COPY --from=<node stage> <file> <dest>`: the file as the same `npm ci` of the same
+    lock file left it here (scripts/install-portal-assets.sh, in the directory the node
+    stage copies its manifests from)."""
+    stage = dockerfile.stages[arguments.split()[0].removeprefix("--from=")]
+    source, dest = [a for a in arguments.split() if not a.startswith("--")]
+    (stage_workdir,) = stage.arguments("WORKDIR")
+    manifests = {Path(s).parent for c in stage.arguments("COPY") for s in c.split()[:-1]}
+    (manifest_dir,) = manifests
+    local = REPO_ROOT / manifest_dir / Path(source).relative_to(stage_workdir)
+    if not local.is_file():
+        pytest.fail(f"{local} is missing: run `bash scripts/install-portal-assets.sh`")
+    (workdir / dest).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(local, workdir / dest)
 
 
 def uv_environment(dockerfile: Dockerfile, stage: str, venv: Path) -> dict[str, str]:
@@ -179,6 +231,10 @@ def replay_install(dockerfile: Dockerfile, stage: str, workdir: Path, venv: Path
         for instruction in step.instructions:
             if instruction.keyword == "COPY" and "--from=" not in instruction.arguments:
                 replay_copy(instruction.arguments, workdir)
+            elif instruction.keyword == "COPY" and any(
+                    f"--from={node.name}" in instruction.arguments
+                    for node in node_stages(dockerfile)):
+                replay_npm_copy(dockerfile, instruction.arguments, workdir)
             for tokens in uv_sync_commands(Stage(step.name, "", [instruction])):
                 result = subprocess.run([uv, *tokens[1:], "--offline", "--quiet"], cwd=workdir,
                                         env=env, capture_output=True, text=True, timeout=300,
@@ -246,6 +302,17 @@ def test_replayed_install_gives_a_working_lean_venv(
     assert str(workdir) not in pth_files, "editable install: the image would need /src"
     shutil.rmtree(workdir)  # as in the final image: only the venv is copied
     assert_console_script_reads_settings(venv, package)
+    if package.target == "portal":
+        assert_portal_assets_installed(venv)
+
+
+def assert_portal_assets_installed(venv: Path) -> None:
+    """The wheel carries the loader, the CSS and the npm bundle (git-ignored, an artifact)."""
+    assets = next(venv.glob("lib/python3.*/site-packages")) / "finkportal_portal" / "assets"
+    assert (assets / "aladin-loader.mjs").is_file()
+    assert (assets / "portal.css").is_file()
+    local = REPO_ROOT / "services/portal/node_modules/aladin-lite/dist/aladin.js"
+    assert (assets / "vendor" / "aladin.js").read_bytes() == local.read_bytes()
 
 
 def assert_console_script_reads_settings(venv: Path, package: ServicePackage) -> None:

@@ -91,10 +91,20 @@ def test_compose_services_wait_for_what_they_need(compose: dict[str, Any]) -> No
             assert waits_healthy(compose, package.target, "kafka"), package.target
     # The HTTP services (the API, the fitter) read what the writers store: they start
     # once the writers have opened the store, so its tables exist.
-    readers = [p.target for p in service_packages() if p.has_http_api]
+    readers = [p.target for p in service_packages() if p.has_http_api and p.reads_store]
     assert {"query", "fitter"} <= set(readers)
     for reader in readers:
         assert waits_healthy(compose, reader, "indexer"), reader
+    # A service calling others over HTTP (the portal) starts after them; its /health is the
+    # query API answering, so it waits for that one to be healthy.
+    callers = [p for p in service_packages() if p.service_url_fields()]
+    assert "portal" in {p.target for p in callers}
+    for package in callers:
+        depends_on = compose["services"][package.target].get("depends_on", {})
+        for target in package.service_url_fields().values():
+            assert target in depends_on, f"{package.target} does not wait for {target}"
+        if "query" in package.service_url_fields().values():
+            assert waits_healthy(compose, package.target, "query"), package.target
 
 
 def test_compose_healthchecks_probe_the_scraped_port(compose: dict[str, Any]) -> None:
@@ -141,6 +151,9 @@ def test_compose_embedded_store_lives_on_a_named_volume(compose: dict[str, Any])
     named_volumes = set(compose.get("volumes", {}))
     for package in service_packages():
         service = compose["services"][package.target]
+        if not package.reads_store:
+            assert not service.get("volumes"), f"{package.target} reads no store"
+            continue
         store_url = service["environment"][f"{package.env_prefix()}STORE_URL"]
         if not store_url.startswith("sqlite:"):
             continue
@@ -298,7 +311,10 @@ def test_embedded_store_is_only_used_by_one_replica_on_a_persistent_volume(
         for deployment in of_kind(docs, "Deployment"):
             (container,) = pod_containers(deployment)
             env = container_env(docs, container)
-            store_url = next(v for k, v in env.items() if k.endswith("_STORE_URL"))
+            store_url = next((v for k, v in env.items() if k.endswith("_STORE_URL")), None)
+            if store_url is None:  # the portal: it reads through the query API
+                assert not service_package(deployment["metadata"]["name"]).reads_store
+                continue
             if not store_url.startswith("sqlite:"):
                 assert store_url.startswith("hbase://"), store_url
                 continue
@@ -323,7 +339,12 @@ def test_production_uses_hbase_and_the_sasl_secret_template(
     for deployment in of_kind(docs, "Deployment"):
         (container,) = pod_containers(deployment)
         env = container_env(docs, container)
-        assert next(v for k, v in env.items() if k.endswith("_STORE_URL")).startswith("hbase://")
+        store_url = next((v for k, v in env.items() if k.endswith("_STORE_URL")), None)
+        if service_package(deployment["metadata"]["name"]).reads_store:
+            assert store_url is not None
+            assert store_url.startswith("hbase://")
+        else:
+            assert store_url is None
         secret_refs = [v for k, v in env.items() if "SASL" in k and "/" in v]
         if not service_package(deployment["metadata"]["name"]).talks_to_kafka:
             assert not secret_refs, "a service without Kafka needs no Kafka credentials"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.deploy.deploy_files import (
     load_settings,
     of_kind,
     pod_containers,
+    service_package,
     service_packages,
 )
 from tests.deploy.dockerfile_model import parse
@@ -94,7 +96,8 @@ def test_compose_values_are_valid_settings(
         settings = load_settings(package.settings_class(), env, monkeypatch)
         if package.talks_to_kafka:
             assert not settings["kafka_sasl_mechanism"], "the local Kafka has no SASL"
-        assert settings["store_url"].startswith("sqlite:/"), "absolute path on the volume"
+        if package.reads_store:
+            assert settings["store_url"].startswith("sqlite:/"), "absolute path on the volume"
         assert settings[package.host_field] == "0.0.0.0", "reached from outside the container"
         # Published as "[host_ip:]host_port:container_port[/protocol]".
         published = [str(p).split("/")[0] for p in compose["services"][package.target]["ports"]]
@@ -117,3 +120,46 @@ def test_k8s_values_are_valid_settings(
                 assert settings["kafka_security_protocol"] == "SASL_SSL"
                 assert settings["kafka_sasl_mechanism"]
                 assert settings["kafka_sasl_password"].get_secret_value() == secret["password"]
+
+
+def k8s_addresses(docs: list[dict[str, Any]], target: str) -> set[tuple[str, int]]:
+    """(host, port) pairs reaching ``target``'s HTTP port through a Service of the same
+    namespace: its short name and its cluster DNS names."""
+    (deployment,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == target]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    (container,) = pod_containers(deployment)
+    container_port = int(container_env(docs, container)[service_package(target).port_variable()])
+    named = {p["name"] for p in container["ports"] if p["containerPort"] == container_port}
+    addresses = set()
+    for service in of_kind(docs, "Service"):
+        if not all(labels.get(k) == v for k, v in service["spec"]["selector"].items()):
+            continue
+        name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
+        for port in service["spec"]["ports"]:
+            if port["targetPort"] in named | {container_port}:
+                for host in (name, f"{name}.{namespace}.svc",
+                             f"{name}.{namespace}.svc.cluster.local"):
+                    addresses.add((host, int(port["port"])))
+    return addresses
+
+
+def test_service_urls_reach_the_services_they_name(
+        compose: dict[str, Any], rendered: dict[str, list[dict[str, Any]]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The portal's ``query_url`` and ``fitter_url``: in compose the service's name on the
+    port it binds there, in Kubernetes a Service in front of that Deployment's port."""
+    callers = [package for package in service_packages() if package.service_url_fields()]
+    assert {"query", "fitter"} <= set(service_package("portal").service_url_fields().values())
+    for package in callers:
+        settings = load_settings(package.settings_class(),
+                                 compose_env(compose, package.target), monkeypatch)
+        for field, target in package.service_url_fields().items():
+            url = urlsplit(settings[field])
+            port = compose_env(compose, target)[service_package(target).port_variable()]
+            assert (url.hostname, url.port) == (target, int(port)), f"compose {field}"
+        for name, docs in rendered.items():
+            settings = load_settings(package.settings_class(), k8s_env(docs, package.target),
+                                     monkeypatch)
+            for field, target in package.service_url_fields().items():
+                url = urlsplit(settings[field])
+                assert (url.hostname, url.port) in k8s_addresses(docs, target), (name, field)

@@ -1,121 +1,27 @@
-"""The real alerts through the real pipeline, and the query service over them.
+"""The query service over the real alerts.
 
-Once per session: broker, ingest and indexer processes store and index every real
-alert (``indexed_store``); then the query service runs as its own process on that
-store (``query_server``). Tests talk to it over HTTP on loopback.
+The session fixtures ``indexed_store`` and ``query_server`` (tests/conftest.py, built by
+tests/support/real_store.py) store and index every real alert with the real pipeline, then
+run the query service as its own process on that store. Tests talk to it over HTTP on
+loopback.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from finkportal_core.storage import open_store
-from finkportal_tools.broker import EmbeddedBroker
-from finkportal_tools.replay import replay
-from tests.conftest import free_port
-from tests.indexer.conftest import make_pipeline, stop_all, wait_metric, wait_statistics_settled
-from tests.indexer.snapshots import stored_alerts
+from tests.support.real_store import (
+    IndexedStore,
+    QueryServer,
+    start_query_server,
+    stop_query_server,
+)
 
-
-@dataclass
-class IndexedStore:
-    """A store holding the real alerts, stored and indexed by the real services."""
-
-    store_url: str
-    alerts: list[dict[str, Any]]  # every stored alert, rebuilt from the main table
-
-
-@dataclass
-class QueryServer:
-    """A running ``python -m finkportal_query`` process."""
-
-    base_url: str
-    store_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@pytest.fixture(scope="session")
-def indexed_store(broker: EmbeddedBroker, real_data_dir: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> IndexedStore:
-    pipeline = make_pipeline(broker, tmp_path_factory.mktemp("query-store"))
-    try:
-        ingest, indexer = pipeline.start_ingest(), pipeline.start_indexer(
-            streams_enabled="false")
-        sent = replay([real_data_dir / "alerts"], None, broker.bootstrap_servers,
-                      pipeline.nightly_topic, keep_added_values=True).produced
-        written = wait_metric(ingest, "ingest_alerts_written", sent)
-        assert wait_metric(indexer, "indexer_alerts_indexed", written) == written > 2000
-        wait_statistics_settled(pipeline)
-    finally:
-        stop_all(pipeline)
-    store = open_store(pipeline.store_url)
-    try:
-        return IndexedStore(pipeline.store_url, stored_alerts(store))
-    finally:
-        store.close()
-
-
-def start_query_server(store_url: str, log_path: Path, **settings: str) -> QueryServer:
-    """Start the service and wait until /health answers."""
-    port = free_port()
-    env = {"FINK_QUERY_STORE_URL": store_url, "FINK_QUERY_PORT": str(port),
-           "FINK_QUERY_LOG_LEVEL": "INFO",
-           **{f"FINK_QUERY_{name.upper()}": value for name, value in settings.items()}}
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "finkportal_query"],
-                                   env={**os.environ, **env}, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    server = QueryServer(f"http://127.0.0.1:{port}", store_url, process, log_path)
-    wait_healthy(server)
-    return server
-
-
-def wait_healthy(server: QueryServer, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"query service exited:\n{server.log()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"query service not healthy:\n{server.log()[-3000:]}")
-
-
-def stop_query_server(server: QueryServer) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            return server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-    return server.process.wait()
-
-
-@pytest.fixture(scope="session")
-def query_server(indexed_store: IndexedStore,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueryServer]:
-    log = tmp_path_factory.mktemp("query") / "query.log"
-    server = start_query_server(indexed_store.store_url, log)
-    yield server
-    stop_query_server(server)
+# The query tests import these names from here.
+__all__ = ["IndexedStore", "QueryServer", "start_query_server", "stop_query_server"]
 
 
 @pytest.fixture(scope="session")

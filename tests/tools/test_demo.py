@@ -174,8 +174,25 @@ def assert_fitter_serves_the_night(text: str, fitter_port: int, store_url: str) 
     assert_fit_outcome(wait_job(base, job), object_id)
 
 
+def assert_portal_serves_the_night(text: str, portal_port: int, store_url: str) -> None:
+    """The demo's portal answers /health, and shows a stored object: its page (with the
+    sky view's loader) and its science cutout, which it fetches from the demo's API."""
+    base = f"http://127.0.0.1:{portal_port}"
+    assert get(f"{base}/health") == (200, {"status": "ok"})
+    match = re.search(rf"example object page:\s+{re.escape(base)}/(\w+)", text)
+    assert match, f"no example object page in:\n{text}"
+    assert count_rows(store_url, MAIN_TABLE, [b"i:candid"], f"{match[1]}_".encode()) >= 1
+    with urllib.request.urlopen(f"{base}/{match[1]}", timeout=30) as response:
+        assert response.status == 200
+        assert "aladin-loader.mjs" in response.read().decode()
+    with urllib.request.urlopen(f"{base}/thumb/{match[1]}.png", timeout=30) as response:
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.read().startswith(b"\x89PNG\r\n\x1a\n")
+
+
 def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
     kafka_port, query_port, fitter_port = free_port(), free_port(), free_port()
+    portal_port = free_port()
     store_url = f"sqlite:{tmp_path / 'demo' / 'store'}"
     env = {**os.environ, "FINK_TOOLS_DATA_DIR": str(tmp_path / "absent"),
            "FINK_TOOLS_WORK_DIR": str(tmp_path / "demo"), "FINK_TOOLS_STORE_URL": store_url,
@@ -183,7 +200,8 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
            "FINK_TOOLS_INGEST_METRICS_PORT": str(free_port()),
            "FINK_TOOLS_INDEXER_METRICS_PORT": str(free_port()),
            "FINK_TOOLS_QUERY_PORT": str(query_port),
-           "FINK_TOOLS_FITTER_PORT": str(fitter_port)}
+           "FINK_TOOLS_FITTER_PORT": str(fitter_port),
+           "FINK_TOOLS_PORTAL_PORT": str(portal_port)}
     demo = subprocess.Popen([sys.executable, "-m", "finkportal_tools.cli", "demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     children: list[psutil.Process] = []
@@ -210,12 +228,13 @@ def test_demo_replays_a_synthetic_night_and_stops_everything(tmp_path: Path):
         assert len(on_broker) == streams[busiest]
         assert_query_service_serves_the_night(text, query_port, store_url)
         assert_fitter_serves_the_night(text, fitter_port, store_url)
+        assert_portal_serves_the_night(text, portal_port, store_url)
         children = psutil.Process(demo.pid).children(recursive=True)
         assert {"finkportal_ingest", "finkportal_indexer", "finkportal_query",
-                "finkportal_fitter"} <= service_modules(children)
-        # The broker, ingest, the indexer, the query API and the fitter (its fork server
-        # and workers too, which must also be gone after Ctrl-C).
-        assert len(children) >= 5
+                "finkportal_fitter", "finkportal_portal"} <= service_modules(children)
+        # The broker, ingest, the indexer, the query API, the fitter (its fork server and
+        # workers too, which must also be gone after Ctrl-C) and the portal.
+        assert len(children) >= 6
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
         # Checked before the clean-up below, which would otherwise hide a leftover process.

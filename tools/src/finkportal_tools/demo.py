@@ -1,11 +1,11 @@
 """``finkportal demo``: the whole cluster on embedded defaults with a replayed night.
 
 Starts the embedded Kafka broker, every service as its own process (logs under
-``<work_dir>/logs``), waits until the query API and the fitter answer ``/health``, replays
-a night of alerts (the real ones when the data directory exists, a synthetic night
-otherwise), waits until ingest has stored it and the indexer has indexed and streamed it,
-prints where to look (with example API calls and an example fit on the night), and runs
-until Ctrl-C, then stops every process it started.
+``<work_dir>/logs``), waits until the query API, the fitter and the portal answer
+``/health``, replays a night of alerts (the real ones when the data directory exists, a
+synthetic night otherwise), waits until ingest has stored it and the indexer has indexed
+and streamed it, prints where to look (with example API calls, an example fit and portal
+pages on the night), and runs until Ctrl-C, then stops every process it started.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from finkportal_core.filters import STREAM_FILTERS
 from finkportal_tools.broker import EmbeddedBroker
 from finkportal_tools.demo_api import api_base_url, api_lines, example_object, wait_healthy
 from finkportal_tools.demo_fitter import fitter_lines
+from finkportal_tools.demo_portal import PORTAL_START_TIMEOUT_S, portal_env, portal_lines
 from finkportal_tools.processes import ServiceSpec, Supervisor
 from finkportal_tools.settings import ToolsSettings
 
@@ -65,10 +66,13 @@ def service_specs(settings: ToolsSettings, bootstrap: str) -> list[ServiceSpec]:
     fitter = {f"FINK_FITTER_{k}": v for k, v in common.items()}
     fitter.update(FINK_FITTER_PORT=str(settings.fitter_port),
                   FINK_FITTER_SHUTDOWN_GRACE_S=FITTER_SHUTDOWN_GRACE_S)
+    # The portal reads through the API and asks the fitter for fits: no store, no Kafka.
+    portal = portal_env(settings.portal_port, settings.query_port, settings.fitter_port)
     return [ServiceSpec("ingest", "finkportal_ingest", ingest),
             ServiceSpec("indexer", "finkportal_indexer", indexer),
             ServiceSpec("query", "finkportal_query", query),
-            ServiceSpec("fitter", "finkportal_fitter", fitter)]
+            ServiceSpec("fitter", "finkportal_fitter", fitter),
+            ServiceSpec("portal", "finkportal_portal", portal)]
 
 
 def counter_samples(url: str, name: str) -> list[Sample]:
@@ -197,6 +201,7 @@ finkportal demo is running
 {indexer_lines(indexer_metrics_url(settings), bootstrap)}
 {api_lines(api_base_url(settings.query_port), example)}
 {fitter_lines(api_base_url(settings.fitter_port), example, stop)}
+{portal_lines(api_base_url(settings.portal_port), example)}
   logs:                    {log_dir}/
   look at an object:       uv run finkportal show {object_id} --store-url {settings.store_url}
 Press Ctrl-C to stop every process.""", flush=True)
@@ -269,12 +274,13 @@ def _run_cluster(settings: ToolsSettings, broker: EmbeddedBroker, supervisor: Su
 
 def start_services(settings: ToolsSettings, bootstrap: str, supervisor: Supervisor,
                    stop: threading.Event, log_dir: Path) -> bool:
-    """Start every service; True once the query API and the fitter answer (before any
-    alert is sent)."""
+    """Start every service; True once the query API, the fitter and the portal answer
+    (before any alert is sent)."""
     for spec in service_specs(settings, bootstrap):
         supervisor.start(spec)
     http_services = [("query", settings.query_port, 90.0),
-                     ("fitter", settings.fitter_port, FITTER_START_TIMEOUT_S)]
+                     ("fitter", settings.fitter_port, FITTER_START_TIMEOUT_S),
+                     ("portal", settings.portal_port, PORTAL_START_TIMEOUT_S)]
     for name, port, timeout_s in http_services:
         if not wait_healthy(api_base_url(port), stop, lambda: bool(supervisor.dead()),
                             timeout_s):

@@ -37,6 +37,9 @@ class ToolsSettings(BaseSettings):
     fitter_port: int = Field(
         8002, description="HTTP port of the demo's fitter (/fits, /health, /metrics)."
     )
+    portal_port: int = Field(
+        8050, description="HTTP port of the demo's portal (pages, /health, /metrics)."
+    )
     synthetic_alerts: int = Field(
         5000, ge=1, description="Size of the synthetic night the demo replays without real data."
     )

@@ -44,7 +44,10 @@ def create_app(settings: PortalSettings) -> dash.Dash:
                     # The Aladin bundle is an ES module: the loader imports it; Dash must
                     # not also include it as a classic script.
                     assets_path_ignore=["vendor"],
-                    update_title="")
+                    update_title="",
+                    # plotly.js (4.8 MB) with the first scripts, not after the page's
+                    # content callback has answered: the first graph draws sooner.
+                    eager_loading=True)
     app.server.config[CONFIG_KEY] = context
     app.layout = _layout
     _add_service_routes(app.server, context)

@@ -17,7 +17,12 @@
 
 const VIEW_ID = "aladin-view";
 const BUNDLE_URL = "./vendor/aladin.js";
-const SURVEY = "P/PanSTARRS/DR1/color-z-zg-g";
+// Pan-STARRS DR1 colour (CDS id P/PanSTARRS/DR1/color-z-zg-g), described in full: given
+// only its id, Aladin first fetches the survey's properties, and when that fails (offline)
+// it falls back to DSS, whose properties fail too, again and again.
+const SURVEY_URL = "https://alasky.cds.unistra.fr/Pan-STARRS/DR1/color-z-zg-g";
+const SURVEY = { name: "PanSTARRS DR1 color", maxOrder: 11, tileSize: 512, imgFormat: "jpeg",
+                 cooFrame: "ICRS" };
 const FOV_DEG = 1.5 / 60; // ZTF cutouts are ~1 arcmin across
 const MARKER_COLOR = "#e5484d";
 const UNAVAILABLE_TEXT = "sky view unavailable";
@@ -56,8 +61,12 @@ function targetOf(el) {
 }
 
 function newInstance(A, host) {
+  const survey = A.HiPS(SURVEY_URL, SURVEY);
+  // Read from the properties file otherwise; Aladin 3.8.2 (pinned) leaves it unset when
+  // the survey is described in full, and its core then refuses the layer.
+  survey.dataproductType = "image";
   const aladin = A.aladin(host, {
-    survey: SURVEY,
+    survey,
     fov: FOV_DEG,
     cooFrame: "ICRS",
     // No call home (CDS usage log) and no shortcuts that need other services.
@@ -81,7 +90,12 @@ function instanceIn(A, el) {
     const host = document.createElement("div");
     host.className = HOST_CLASS;
     el.appendChild(host); // attached first: Aladin sizes its canvas from its container
-    shared = newInstance(A, host);
+    try {
+      shared = newInstance(A, host);
+    } catch (error) {
+      host.remove();
+      throw error;
+    }
   } else if (shared.host.parentElement !== el) {
     el.appendChild(shared.host);
   }
@@ -116,9 +130,31 @@ function markFailed(el, error) {
   el.dataset.aladin = "failed";
 }
 
+// Aladin's WebAssembly start costs ~1 s of main-thread work on a small machine: start it
+// once the light curve is drawn (or after PLOTS_WAIT_MS), when the browser is idle, so the
+// page's data is on screen first. The sky view is an addition, never in the way.
+const PLOTS_WAIT_MS = 3000;
+function afterPlotsDrawn() {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const idle = () => (window.requestIdleCallback
+      ? window.requestIdleCallback(resolve, { timeout: 1000 }) : setTimeout(resolve, 50));
+    const poll = () => {
+      if (document.querySelector("#lightcurve-graph .main-svg")
+          || performance.now() - started > PLOTS_WAIT_MS) {
+        idle();
+      } else {
+        setTimeout(poll, 50);
+      }
+    };
+    poll();
+  });
+}
+
 /** Shows ``target`` in ``el``, unless the page has moved on while the bundle loaded. */
 async function show(el, key, target) {
   try {
+    await afterPlotsDrawn();
     const A = await loadAladin();
     if (!el.isConnected || el.dataset.aladinTarget !== key) {
       return; // a newer call handles the element's current position

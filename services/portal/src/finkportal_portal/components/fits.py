@@ -160,12 +160,14 @@ def period_summary(result: dict[str, Any]) -> html.Div:
 
 def microlensing_summary(result: dict[str, Any]) -> html.Div:
     def value(name: str) -> str:
-        return f"{name} = {_number(result.get(name))} ± {_number(result.get(name + '_err'))}"
+        digits = ".5f" if name == "t0" else ".5g"  # t0 is a JD: its decimals are the point
+        return (f"{name} = {_number(result.get(name), digits)} ± "
+                f"{_number(result.get(name + '_err'), '.5g')}")
     return html.Div([html.Strong(" · ".join(value(n) for n in ("t0", "u0", "tE"))),
                      html.Span(f" · χ²/dof = {_number(result.get('reduced_chi2'))} "
                                f"(dof {result.get('dof')}) · method "
                                f"{result.get('method')}")])
 
 
-def _number(value: Any) -> str:
-    return f"{value:.5g}" if isinstance(value, (int, float)) else "-"
+def _number(value: Any, spec: str = ".5g") -> str:
+    return format(value, spec) if isinstance(value, (int, float)) else "-"

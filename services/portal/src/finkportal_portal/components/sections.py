@@ -11,25 +11,25 @@ from dash import dcc, html
 
 from finkportal_portal.coords import format_sexagesimal, galactic
 from finkportal_portal.data import BANDS, Row, is_alert, number, tag_counts
-from finkportal_portal.figures.cutouts import cutout_figure
+from finkportal_portal.figures.stamps import cutout_src
 from finkportal_portal.links import external_links
 
 CUTOUT_KINDS = ("Science", "Template", "Difference")
 DOWNLOAD_FORMATS = ("json", "csv", "votable", "parquet")
 
 
-def cutout_figures(arrays: dict[str, Any], isdiffpos: Any) -> list[Any]:
-    """The three stamps' figures, in CUTOUT_KINDS order (an empty one when a stamp is missing)."""
-    return [cutout_figure(arrays.get(f"b:cutout{kind}_stampData"), kind, isdiffpos)
+def cutout_sources(arrays: dict[str, Any], isdiffpos: Any) -> list[str]:
+    """The three stamps as image sources, in CUTOUT_KINDS order (a drawn "no cutout"
+    square when a stamp is missing)."""
+    return [cutout_src(arrays.get(f"b:cutout{kind}_stampData"), kind, isdiffpos)
             for kind in CUTOUT_KINDS]
 
 
-def cutouts_row(figures: list[Any], candid: Any) -> html.Div:
+def cutouts_row(sources: list[str], candid: Any) -> html.Div:
     graphs = [html.Div([html.Div(kind, className="cutout-label"),
-                        dcc.Graph(id=f"cutout-{kind.lower()}", figure=figure,
-                                  config={"displaylogo": False, "displayModeBar": False},
-                                  className="cutout")])
-              for kind, figure in zip(CUTOUT_KINDS, figures, strict=True)]
+                        html.Img(id=f"cutout-{kind.lower()}", src=src, className="cutout",
+                                 alt=f"{kind} cutout")])
+              for kind, src in zip(CUTOUT_KINDS, sources, strict=True)]
     return html.Div([html.Div(graphs, className="cutouts"),
                      html.Div(["Alert ", html.Span(str(candid), id="cutout-candid"),
                                " (click a point of the light curve for another alert)"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,6 +14,7 @@ GRID_COLOR = "#e5e5e5"
 MUTED_COLOR = "#888888"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12}
 MARGIN = {"l": 60, "r": 15, "t": 30, "b": 45}
+MESSAGE_LINE_CHARS = 60
 
 
 def _axis(title: str) -> dict[str, Any]:
@@ -37,11 +39,16 @@ def base_layout(x_title: str = "", y_title: str = "", **overrides: Any) -> dict[
 
 
 def message_figure(message: str) -> go.Figure:
-    """An empty figure that says why it is empty (no axes, the text in the middle)."""
+    """An empty figure that says why it is empty (no axes, the text in the middle).
+
+    Annotations do not wrap: the text is cut into lines; ``layout.meta["message"]`` keeps
+    it whole.
+    """
     hidden = {"visible": False}
+    lines = "<br>".join(textwrap.wrap(message, MESSAGE_LINE_CHARS))
     return go.Figure(layout=base_layout(
         xaxis=hidden, yaxis=hidden, meta={"empty": True, "message": message},
-        annotations=[{"text": message, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+        annotations=[{"text": lines, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                       "showarrow": False, "font": {"size": 14, "color": MUTED_COLOR}}]))
 
 

@@ -166,7 +166,8 @@ def periodogram_figure(fit_result: Mapping[str, Any] | None) -> go.Figure:
         hovertemplate="%{x:.6g} d<br>power %{y:.3f}<extra></extra>"),
         layout=base_layout("Period (days)", "Power", showlegend=False,
                            title={"text": f"Best period {best:.6g} d", "x": 0.01}))
-    figure.update_xaxes(type="log")
+    # Plotly labels a log axis's minor ticks with bare digits ("2 3 ... 9 1"): full numbers.
+    figure.update_xaxes(type="log", dtick="D2", tickformat=".3~g", minor={"showgrid": True})
     if np.isfinite(best):
         _mark_line(figure, best, horizontal=False)
     return figure
@@ -219,7 +220,9 @@ def microlensing_figure(fit_result: Mapping[str, Any] | None) -> go.Figure:
     t0, u0, tE = (as_float(result.get(name)) for name in ("t0", "u0", "tE"))
     title = f"PSPL: t0 = JD {t0:.3f}, u0 = {u0:.3g}, tE = {tE:.3g} d"
     figure = go.Figure(traces, layout=base_layout(
-        "Date (UTC)", _magnitude_title(result), title={"text": title, "x": 0.01}))
+        "Date (UTC)", _magnitude_title(result), title={"text": title, "x": 0.01},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02,
+                "yanchor": "bottom"}))  # right of the title, not over it
     figure.update_yaxes(autorange="reversed")
     if np.isfinite(t0):
         _mark_line(figure, jd_to_iso([t0])[0], horizontal=False)

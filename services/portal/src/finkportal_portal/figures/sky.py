@@ -2,7 +2,9 @@
 
 plotly's geo maps are seen from outside the globe, the sky from inside: the map's
 longitude is -RA (wrapped to [-180, 180]), so RA grows to the left as on sky charts, with
-RA 0h at the centre. Hour labels sit on the equator; land and coastlines are hidden.
+RA 0h at the centre and 12h on both edges. Hour labels sit on the equator; land and
+coastlines are hidden. The longitude range is fixed: plotly would otherwise centre and crop
+the map on the data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from finkportal_portal.photometry import FloatArray, as_float
 # One colour per class, in order of decreasing count (Okabe-Ito, colour-blind safe).
 CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
                 "#F0E442", "#000000")
-HOUR_LABELS = tuple(range(0, 24, 4))
+HOUR_LABELS = (0, 4, 8, 12, 16, 20)
 _KEYS = {"ra": ("ra", "i:ra"), "dec": ("dec", "i:dec"), "objectId": ("objectId", "i:objectId"),
          "class": ("class", "v:classification")}
 
@@ -60,14 +62,18 @@ def sky_figure(objects: Sequence[Mapping[str, Any]]) -> go.Figure:
     traces.append(_hour_labels())
     figure = go.Figure(traces)
     figure.update_layout(
-        template="none", font=FONT, margin={"l": 5, "r": 5, "t": 30, "b": 5},
-        paper_bgcolor="white", legend={"orientation": "h", "y": 1.02, "x": 0},
-        geo={"projection": {"type": "mollweide"}, "showland": False, "showocean": False,
+        template="none", font=FONT, margin={"l": 5, "r": 5, "t": 40, "b": 5},
+        paper_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        geo={"projection": {"type": "mollweide", "rotation": {"lon": 0}},
+             "showland": False, "showocean": False,
              "showcoastlines": False, "showcountries": False, "showlakes": False,
              "showrivers": False, "showframe": True, "framecolor": "#444444",
              "bgcolor": "#fbfbfd",
-             "lonaxis": {"showgrid": True, "dtick": 30, "gridcolor": "#d0d0d0"},
-             "lataxis": {"showgrid": True, "dtick": 30, "gridcolor": "#d0d0d0"}},
+             "lonaxis": {"range": [-180, 180], "showgrid": True, "dtick": 30,
+                         "gridcolor": "#d0d0d0"},
+             "lataxis": {"range": [-90, 90], "showgrid": True, "dtick": 30,
+                         "gridcolor": "#d0d0d0"}},
     )
     return figure
 
@@ -89,4 +95,6 @@ def _hour_labels() -> go.Scattergeo:
     return go.Scattergeo(
         lon=ra_to_longitude(hours * 15.0), lat=np.zeros(len(hours)), mode="text",
         text=[f"{int(hour)}h" for hour in hours], textfont={"color": MUTED_COLOR, "size": 10},
+        # 12h is on the left edge (longitude -180): written inside the map.
+        textposition=["middle right" if hour == 12 else "middle center" for hour in hours],
         hoverinfo="skip", showlegend=False, name="RA hours")

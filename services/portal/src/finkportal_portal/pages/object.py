@@ -51,7 +51,7 @@ def _error_page(object_id: str, message: str) -> html.Div:
 
 def _page(object_id: str, rows: list[Row], last: Row, arrays: dict[str, Any]) -> html.Div:
     ra, dec = last.get("i:ra"), last.get("i:dec")
-    figures = sections.cutout_figures(arrays, last.get("i:isdiffpos"))
+    sources = sections.cutout_sources(arrays, last.get("i:isdiffpos"))
     return html.Div([
         dcc.Store(id="object-id", data=object_id),
         html.Div([html.H1(object_id, id="object-title", className="page-title"),
@@ -59,7 +59,7 @@ def _page(object_id: str, rows: list[Row], last: Row, arrays: dict[str, Any]) ->
                  className="title-row"),
         html.Div(id="object-error", className="message error"),
         html.Div(className="object-grid", children=[
-            html.Div([sections.cutouts_row(figures, last.get("i:candid")),
+            html.Div([sections.cutouts_row(sources, last.get("i:candid")),
                       html.Div(id="aladin-view", className="aladin",
                                **data_attributes(ra=ra, dec=dec))],
                      className="object-side"),
@@ -80,8 +80,8 @@ def _page(object_id: str, rows: list[Row], last: Row, arrays: dict[str, Any]) ->
     ])
 
 
-@callback(Output("lightcurve-graph", "figure"), Output("cutout-science", "figure"),
-          Output("cutout-template", "figure"), Output("cutout-difference", "figure"),
+@callback(Output("lightcurve-graph", "figure"), Output("cutout-science", "src"),
+          Output("cutout-template", "src"), Output("cutout-difference", "src"),
           Output("cutout-candid", "children"), Output("object-error", "children"),
           Input("lightcurve-unit", "value"), Input("lightcurve-graph", "clickData"),
           State("object-id", "data"), State("cutout-candid", "children"),
@@ -100,7 +100,7 @@ def redraw(unit: str, click: dict[str, Any] | None, object_id: str, shown: Any) 
         portal().metrics.errors_shown.labels("object").inc()
         return (no_update,) * 5 + (exc.message,)
     row = next((r for r in rows if str(r.get("i:candid")) == str(clicked)), {})
-    science, template, difference = sections.cutout_figures(arrays, row.get("i:isdiffpos"))
+    science, template, difference = sections.cutout_sources(arrays, row.get("i:isdiffpos"))
     return figure, science, template, difference, str(clicked), ""
 
 

@@ -1,0 +1,50 @@
+"""The portal's data shaping: result summaries, tag counts, the row cache."""
+
+from __future__ import annotations
+
+import math
+
+from finkportal_portal.data import RowCache, number, rows_by_object, summarise, tag_counts
+
+
+def row(object_id: str, **values: object) -> dict[str, object]:
+    return {"i:objectId": object_id, **values}
+
+
+def test_summaries_keep_each_objects_newest_row_and_count_its_alerts() -> None:
+    rows = [row("ZTF1", **{"i:magpsf": 18.123, "i:fid": 2, "v:classification": "SN candidate",
+                           "v:lastdate": "2024-03-05 12:00:00.000", "i:ra": 10.0,
+                           "i:dec": -5.0, "v:separation_degree": 1 / 3600}),
+            row("ZTF2", **{"i:fid": 1}), row("ZTF1", **{"i:magpsf": 19.0})]
+    first, second = summarise(rows)
+    assert first == {"objectId": "ZTF1", "class": "SN candidate",
+                     "lastdate": "2024-03-05 12:00:00.000", "ndet": 2, "mag": 18.12,
+                     "band": "r", "ra": 10.0, "dec": -5.0, "separation_arcsec": 1.0}
+    assert (second["objectId"], second["band"], second["class"], second["ndet"]) == (
+        "ZTF2", "g", "Unknown", 1)
+    assert math.isnan(second["mag"]) and second["separation_arcsec"] is None
+
+
+def test_rows_are_grouped_per_object_and_tags_counted() -> None:
+    rows = [row("A"), row("B", **{"d:tag": "upperlim"}), row("A", **{"d:tag": "badquality"})]
+    assert {k: len(v) for k, v in rows_by_object(rows).items()} == {"A": 2, "B": 1}
+    assert tag_counts(rows) == {"valid": 1, "upperlim": 1, "badquality": 1}
+    assert math.isnan(number(None)) and math.isnan(number("x")) and number("2.5") == 2.5
+
+
+def test_the_row_cache_asks_once_until_fresh_or_expired() -> None:
+    calls: list[str] = []
+
+    def fetch(object_id: str) -> list[dict[str, object]]:
+        calls.append(object_id)
+        return [row(object_id, n=len(calls))]
+
+    cache = RowCache(fetch, ttl_s=60, size=2)
+    assert cache.get("A") == cache.get("A") == [row("A", n=1)]
+    assert cache.get("A", fresh=True) == [row("A", n=2)]  # a page load always asks again
+    cache.get("B"), cache.get("C")  # "A" is the least recently used: evicted
+    cache.get("A")
+    assert calls == ["A", "A", "B", "C", "A"]
+    expired = RowCache(fetch, ttl_s=0)
+    expired.get("D"), expired.get("D")
+    assert calls[-2:] == ["D", "D"]
