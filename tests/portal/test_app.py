@@ -21,7 +21,7 @@ from finkportal_portal.settings import PortalSettings
 class FakeQueryApi(BaseHTTPRequestHandler):
     """Answers like the query service: /health, 404 cutouts, 400 with Fink's error body."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._send(200, b'{"status": "ok"}', "application/json")
         elif self.path.startswith("/api/v1/cutouts"):
@@ -82,11 +82,13 @@ def test_a_thumbnail_without_cutout_is_a_drawn_placeholder_and_an_outage_an_erro
         api_url: str) -> None:
     answer = create_app(PortalSettings(query_url=api_url)).server.test_client().get(
         "/thumb/ZTF21abfmbix.png")
-    assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
+    assert answer.status_code == 200
+    assert answer.mimetype == "image/svg+xml"
     assert b"no cutout" in answer.data
     down = create_app(PortalSettings(query_url=closed_port_url())).server.test_client()
     failed = down.get("/thumb/ZTF21abfmbix.png")
-    assert failed.status_code == 502 and b"unreachable" in failed.data
+    assert failed.status_code == 502
+    assert b"unreachable" in failed.data
 
 
 def test_client_errors_carry_the_apis_message_and_status(api_url: str) -> None:

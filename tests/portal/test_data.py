@@ -22,14 +22,17 @@ def test_summaries_keep_each_objects_newest_row_and_count_its_alerts() -> None:
                      "band": "r", "ra": 10.0, "dec": -5.0, "separation_arcsec": 1.0}
     assert (second["objectId"], second["band"], second["class"], second["ndet"]) == (
         "ZTF2", "g", "Unknown", 1)
-    assert math.isnan(second["mag"]) and second["separation_arcsec"] is None
+    assert math.isnan(second["mag"])
+    assert second["separation_arcsec"] is None
 
 
 def test_rows_are_grouped_per_object_and_tags_counted() -> None:
     rows = [row("A"), row("B", **{"d:tag": "upperlim"}), row("A", **{"d:tag": "badquality"})]
     assert {k: len(v) for k, v in rows_by_object(rows).items()} == {"A": 2, "B": 1}
     assert tag_counts(rows) == {"valid": 1, "upperlim": 1, "badquality": 1}
-    assert math.isnan(number(None)) and math.isnan(number("x")) and number("2.5") == 2.5
+    assert math.isnan(number(None))
+    assert math.isnan(number("x"))
+    assert number("2.5") == 2.5
 
 
 def test_the_row_cache_asks_once_until_fresh_or_expired() -> None:

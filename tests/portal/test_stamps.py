@@ -14,7 +14,8 @@ from finkportal_portal.figures.stamps import cutout_png, cutout_src
 
 def decoded(png: bytes) -> np.ndarray:
     image = Image.open(io.BytesIO(png))
-    assert image.mode == "LA" and image.size == (63, 63)
+    assert image.mode == "LA"
+    assert image.size == (63, 63)
     return np.asarray(image)
 
 
@@ -27,7 +28,8 @@ def test_row_0_is_drawn_at_the_bottom_with_the_stretch_of_the_figures() -> None:
     pixels = decoded(cutout_png(ramp(), "Science"))
     expected = np.round(np.flipud(stretch_cutout(ramp(), "Science")) * 255)
     assert np.array_equal(pixels[..., 0], expected.astype(np.uint8))
-    assert pixels[-1, 0, 0] == 0 and pixels[0, 0, 0] == 255  # faint row 0 at the bottom
+    assert pixels[-1, 0, 0] == 0
+    assert pixels[0, 0, 0] == 255
 
 
 def test_a_negative_difference_is_shown_sign_flipped() -> None:
@@ -41,7 +43,8 @@ def test_missing_pixels_are_transparent_and_missing_stamps_a_drawn_square() -> N
     stamp = ramp()
     stamp[10, 20] = np.nan
     alpha = decoded(cutout_png(stamp, "Template"))[..., 1]
-    assert alpha[62 - 10, 20] == 0 and np.count_nonzero(alpha == 0) == 1
+    assert alpha[62 - 10, 20] == 0
+    assert np.count_nonzero(alpha == 0) == 1
     src = cutout_src(stamp.tolist(), "template")
     assert base64.b64decode(src.removeprefix("data:image/png;base64,"))[:4] == b"\x89PNG"
     assert cutout_src(None, "Science").startswith("data:image/svg+xml")
