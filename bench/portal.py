@@ -326,7 +326,7 @@ exposure). Goal: a fully drawn object page in < 1 s (p99); headline
 A page is timed on its own clock (`performance.now()`, from the navigation start, or from
 the Search button's click for the search bar) to the first animation frame in which
 `#object-title` reads the object's id, `#object-ready` reads `ready`, the light curve's
-SVG holds its markers and the three cutouts' heatmaps are drawn; cold and warm full loads
+SVG holds its markers and the three cutout images have loaded; cold and warm full loads
 include the HTML, Dash's and plotly's scripts (from the cache when warm) and the first
 paint of the SPA shell. "Last callback answered" is when the last Dash callback answer
 (the page's data, read from the query API by the portal) had arrived, by the page's

@@ -11,10 +11,8 @@ the portal needs no network; page errors and server errors are failures at teard
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from finkportal_portal.settings import PortalSettings
 from tests.conftest import REPO_ROOT, free_port
 from tests.fitter.conftest import FitterServer, start_fitter, stop_fitter
 from tests.portal.picks import Picks, pick_objects
+from tests.support.http_process import stop_process, wait_http_healthy
 from tests.support.real_store import IndexedStore, QueryServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,27 +76,11 @@ def start_portal(query_url: str, fitter_url: str, log_path: Path) -> PortalServe
 
 
 def wait_portal_healthy(server: PortalServer, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"portal exited:\n{server.log()[-3000:]}")
-        try:
-            if httpx.get(server.url("/health"), timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"portal not healthy:\n{server.log()[-3000:]}")
+    wait_http_healthy(server.process, server.url("/health"), server.log, "portal", timeout_s)
 
 
 def stop_portal(server: PortalServer) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            return server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-    return server.process.wait()
+    return stop_process(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,11 @@ and portal suites share one store and one service per session.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from finkportal_core.storage import open_store
 from finkportal_tools.broker import EmbeddedBroker
@@ -25,6 +21,7 @@ from finkportal_tools.replay import replay
 from tests.conftest import free_port
 from tests.indexer.conftest import make_pipeline, stop_all, wait_metric, wait_statistics_settled
 from tests.indexer.snapshots import stored_alerts
+from tests.support.http_process import stop_process, wait_http_healthy
 
 
 @dataclass
@@ -84,24 +81,9 @@ def start_query_server(store_url: str, log_path: Path, **settings: str) -> Query
 
 
 def wait_healthy(server: QueryServer, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"query service exited:\n{server.log()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"query service not healthy:\n{server.log()[-3000:]}")
+    wait_http_healthy(server.process, f"{server.base_url}/health", server.log, "query service",
+                      timeout_s)
 
 
 def stop_query_server(server: QueryServer) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            return server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-    return server.process.wait()
+    return stop_process(server.process)
