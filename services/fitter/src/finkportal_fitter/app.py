@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from finkportal_core.asgi_timing import TimingMiddleware
 from finkportal_core.indexing.layout import ensure_index_tables
 from finkportal_core.storage import open_store
 from finkportal_core.storage.base import StorageError, Store
@@ -41,7 +42,7 @@ from finkportal_core.tables import ensure_alert_tables
 from finkportal_fitter.batch import BatchRequests
 from finkportal_fitter.cache import FITS_TABLE, FitCache, ensure_fits_table
 from finkportal_fitter.jobs import BusyError, ShuttingDownError, UnknownObjectError, view
-from finkportal_fitter.metrics import FitterMetrics, MetricsMiddleware
+from finkportal_fitter.metrics import FitterMetrics, request_recorder
 from finkportal_fitter.options import RequestError, parse_request
 from finkportal_fitter.pool import FitPool
 from finkportal_fitter.runner import FitRunner
@@ -76,7 +77,7 @@ def create_app(settings: FitterSettings, metrics: FitterMetrics | None = None) -
     _add_fit_routes(app)
     _add_service_routes(app, metrics)
     _add_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(TimingMiddleware, record=request_recorder(metrics))
     return app
 
 

@@ -10,24 +10,17 @@ series).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from finkportal_core.asgi_timing import Recorder, Scope
 
 # Fits last from milliseconds (a cached period) to minutes (DE on a long light curve).
 _FIT_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _HTTP_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _BATCH_SECONDS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 UNKNOWN_PATH = "other"
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass
@@ -82,32 +75,16 @@ class FitterMetrics:
                                  ["endpoint"], buckets=_HTTP_SECONDS, registry=r)
 
 
-class MetricsMiddleware:
-    """Times every HTTP request and counts it by route template, method and status."""
+def request_recorder(metrics: FitterMetrics) -> Recorder:
+    """What :class:`~finkportal_core.asgi_timing.TimingMiddleware` records for the fitter:
+    requests by route template, method and status, and latency."""
 
-    def __init__(self, app: ASGIApp, metrics: FitterMetrics):
-        self.app = app
-        self.metrics = metrics
+    def record(scope: Scope, status: int, seconds: float) -> None:
+        endpoint = route_template(scope)
+        metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
+        metrics.latency.labels(endpoint).observe(seconds)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = {"code": 500}
-
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            endpoint = route_template(scope)
-            self.metrics.requests.labels(endpoint, scope.get("method", ""),
-                                         str(status["code"])).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    return record
 
 
 def route_template(scope: Scope) -> str:

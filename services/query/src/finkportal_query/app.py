@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from finkportal_core.asgi_timing import TimingMiddleware
 from finkportal_core.indexing.layout import STATISTICS_TABLE, ensure_index_tables
 from finkportal_core.storage import open_store
 from finkportal_core.storage.base import StorageError, StoreUnavailableError, TableNotFoundError
@@ -28,7 +29,7 @@ from finkportal_query import __version__
 from finkportal_query.api import build_router
 from finkportal_query.constellations import boundaries
 from finkportal_query.errors import QueryError
-from finkportal_query.metrics import MetricsMiddleware, QueryMetrics
+from finkportal_query.metrics import QueryMetrics, request_recorder
 from finkportal_query.objects import Limits
 from finkportal_query.reader import AlertReader
 from finkportal_query.settings import QuerySettings
@@ -64,7 +65,7 @@ def create_app(settings: QuerySettings, metrics: QueryMetrics | None = None) -> 
     _add_error_handlers(app)
     # From both: FastAPI wraps an included router's routes in one object without a path.
     paths = frozenset(getattr(route, "path", "") for route in (*router.routes, *app.routes))
-    app.add_middleware(MetricsMiddleware, metrics=metrics, paths=paths)
+    app.add_middleware(TimingMiddleware, record=request_recorder(metrics, paths))
     return app
 
 

@@ -1,27 +1,20 @@
-"""Prometheus metrics of the query service, and the ASGI middleware that records them.
+"""Prometheus metrics of the query service, and what the timing middleware records.
 
-A pure ASGI middleware (not Starlette's ``BaseHTTPMiddleware``) so timing a request
-costs microseconds, not a task switch. Requests are labelled by the route's path
-template; unknown paths share one label so junk URLs cannot blow up the series.
+Requests (timed by :class:`~finkportal_core.asgi_timing.TimingMiddleware`) are labelled by
+the route's path template; unknown paths share one label so junk URLs cannot blow up the
+series.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from finkportal_core.asgi_timing import Recorder, Scope
+
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 UNKNOWN_PATH = "other"
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass
@@ -42,35 +35,16 @@ class QueryMetrics:
                             registry=r)
 
 
-class MetricsMiddleware:
-    """Times every HTTP request and counts it by endpoint, method and status."""
+def request_recorder(metrics: QueryMetrics, paths: frozenset[str]) -> Recorder:
+    """What :class:`~finkportal_core.asgi_timing.TimingMiddleware` records for the query
+    service: requests by endpoint, method and status, latency, and errors."""
 
-    def __init__(self, app: ASGIApp, metrics: QueryMetrics, paths: frozenset[str]):
-        self.app = app
-        self.metrics = metrics
-        self._paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = {"code": 500}
-
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            self._record(scope, status["code"], time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def record(scope: Scope, status: int, seconds: float) -> None:
         path = scope.get("path", "")
-        endpoint = path if path in self._paths else UNKNOWN_PATH
-        self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
-        self.metrics.latency.labels(endpoint).observe(seconds)
+        endpoint = path if path in paths else UNKNOWN_PATH
+        metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
+        metrics.latency.labels(endpoint).observe(seconds)
         if status >= 400:
-            self.metrics.errors.labels(endpoint, str(status)).inc()
+            metrics.errors.labels(endpoint, str(status)).inc()
+
+    return record
