@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
+from finkportal_core.dates import DateOutOfRangeError, NotADateError, date_to_jd
 from finkportal_portal.coords import CoordinateError, parse_dec, parse_ra, parse_radius
 
 __all__ = ["DEFAULT_LAST", "DEFAULT_RADIUS_ARCSEC", "MAX_RADIUS_ARCSEC", "SearchQuery",
@@ -47,10 +47,6 @@ _EXPECTED = ("expected a ZTF object id (ZTF21abfmbix) or its first 5+ characters
              "Solar System number or name (8467, 2010 JO69)")
 
 # Dates as the query API reads them (docs/api.md, "Dates").
-_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f")
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_JD_UNIX_EPOCH = 2440587.5
-_MJD_OFFSET = 2400000.5
 
 _OPTION = re.compile(r"(?:^|(?<=\s))([A-Za-z_]+)=")
 _OBJECT_ID = re.compile(r"^ZTF\d{2}[a-z]{7}$", re.IGNORECASE)
@@ -200,25 +196,12 @@ def _dates(options: dict[str, str]) -> tuple[str | None, str | None]:
 def _date_jd(text: str, option: str) -> float:
     """The Julian date of an ISO date, a JD (> 2400000) or an MJD, read as the API reads it."""
     try:
-        number = float(text)
-    except ValueError:
-        return _iso_jd(text, option)
-    jd = number if number > 2_400_000 else number + _MJD_OFFSET
-    if not 2_400_000.5 <= jd < 2_600_000:
-        raise SearchSyntaxError(f"{option}= {text!r} is outside the years 1858-2406")
-    return jd
-
-
-def _iso_jd(text: str, option: str) -> float:
-    for pattern in _DATE_FORMATS:
-        try:
-            moment = datetime.strptime(text.replace("T", " ", 1), pattern)
-        except ValueError:
-            continue
-        unix_seconds = (moment.replace(tzinfo=UTC) - _UNIX_EPOCH).total_seconds()
-        return _JD_UNIX_EPOCH + unix_seconds / 86400.0
-    raise SearchSyntaxError(f"{option}= {text!r} is not a date: use YYYY-MM-DD, "
-                            "'YYYY-MM-DD hh:mm:ss' or a Julian date")
+        return date_to_jd(text)
+    except DateOutOfRangeError:
+        raise SearchSyntaxError(f"{option}= {text!r} is outside the years 1858-2406") from None
+    except NotADateError:
+        raise SearchSyntaxError(f"{option}= {text!r} is not a date: use YYYY-MM-DD, "
+                                "'YYYY-MM-DD hh:mm:ss' or a Julian date") from None
 
 
 def _window(options: dict[str, str]) -> float | None:
