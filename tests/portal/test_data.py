@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import math
 
-from finkportal_portal.data import RowCache, number, rows_by_object, summarise, tag_counts
+import pytest
+
+from finkportal_portal.data import (
+    RowCache,
+    TimedValue,
+    band_label,
+    is_alert,
+    rows_by_object,
+    summarise,
+    tag_counts,
+)
 
 
 def row(object_id: str, **values: object) -> dict[str, object]:
@@ -30,9 +40,14 @@ def test_rows_are_grouped_per_object_and_tags_counted() -> None:
     rows = [row("A"), row("B", **{"d:tag": "upperlim"}), row("A", **{"d:tag": "badquality"})]
     assert {k: len(v) for k, v in rows_by_object(rows).items()} == {"A": 2, "B": 1}
     assert tag_counts(rows) == {"valid": 1, "upperlim": 1, "badquality": 1}
-    assert math.isnan(number(None))
-    assert math.isnan(number("x"))
-    assert number("2.5") == 2.5
+    assert [is_alert(r) for r in rows] == [True, False, False]
+
+
+def test_band_labels_survive_missing_and_unknown_filter_ids() -> None:
+    assert [band_label(fid) for fid in (1, 2.0, "3")] == ["g", "r", "i"]
+    assert band_label(None) == band_label("x") == band_label(7) == "?"
+    assert band_label(None, unknown="-") == "-"
+    assert summarise([row("ZTF3")])[0]["band"] == "?"  # a row without i:fid
 
 
 def test_the_row_cache_asks_once_until_fresh_or_expired() -> None:
@@ -51,3 +66,21 @@ def test_the_row_cache_asks_once_until_fresh_or_expired() -> None:
     expired = RowCache(fetch, ttl_s=0)
     expired.get("D"), expired.get("D")
     assert calls[-2:] == ["D", "D"]
+
+
+def test_a_timed_value_is_fetched_again_only_after_its_ttl_or_a_failure() -> None:
+    calls: list[int] = []
+
+    def fetch() -> list[str]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("API down")
+        return ["SN candidate"]
+
+    value = TimedValue(fetch, ttl_s=60)
+    with pytest.raises(RuntimeError):
+        value.get()
+    assert value.get() == value.get() == ["SN candidate"]  # the failure was not kept
+    assert len(calls) == 2
+    assert TimedValue(fetch, ttl_s=0).get() == ["SN candidate"]
+    assert len(calls) == 3

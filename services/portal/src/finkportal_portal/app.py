@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from finkportal_portal.clients import ApiError, FitterClient, QueryClient
 from finkportal_portal.context import CONFIG_KEY, PortalContext
-from finkportal_portal.data import RowCache
+from finkportal_portal.data import RowCache, TimedValue
 from finkportal_portal.metrics import PortalMetrics, route_kind
 from finkportal_portal.settings import PortalSettings
 
@@ -37,7 +37,8 @@ def create_app(settings: PortalSettings) -> dash.Dash:
     query = QueryClient(settings.query_url, settings.request_timeout_s, observe)
     context = PortalContext(
         settings, query, FitterClient(settings.fitter_url, settings.request_timeout_s, observe),
-        metrics, RowCache(lambda object_id: query.objects(object_id, withupperlim="true")))
+        metrics, RowCache(lambda object_id: query.objects(object_id, withupperlim="true")),
+        TimedValue(query.classes))
     app = dash.Dash(__name__, use_pages=True, pages_folder=str(PACKAGE / "pages"),
                     assets_folder=str(PACKAGE / "assets"), title="finkportal",
                     suppress_callback_exceptions=True, serve_locally=True,

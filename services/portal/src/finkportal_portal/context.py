@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import flask
 
 from finkportal_portal.clients import FitterClient, QueryClient
-from finkportal_portal.data import RowCache
+from finkportal_portal.data import RowCache, TimedValue
 from finkportal_portal.metrics import PortalMetrics
 from finkportal_portal.settings import PortalSettings
 
@@ -25,6 +25,7 @@ class PortalContext:
     fitter: FitterClient
     metrics: PortalMetrics
     rows: RowCache  # an object's rows with upper limits, shared by its page's callbacks
+    classes: TimedValue  # the API's class names, for the search suggestions
 
     def close(self) -> None:
         self.query.close()

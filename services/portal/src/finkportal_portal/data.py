@@ -12,10 +12,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from finkportal_portal.photometry import BAND_NAMES, as_float, row_kind
+
 Row = dict[str, Any]
 SUMMARY_COLUMNS = ("objectId", "class", "lastdate", "ndet", "mag", "band", "ra", "dec",
                    "separation_arcsec")
-BANDS = {1: "g", 2: "r", 3: "i"}
 
 
 def data_attributes(**values: Any) -> Any:
@@ -24,18 +25,15 @@ def data_attributes(**values: Any) -> Any:
     return {f"data-{name}": str(value) for name, value in values.items()}
 
 
-def number(value: Any) -> float:
-    """A float, NaN for null or anything not numeric."""
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return result
-
-
 def is_alert(row: Row) -> bool:
     """Alert rows (not the upper-limit or bad-quality history rows of ``withupperlim``)."""
-    return row.get("d:tag", "valid") == "valid"
+    return row_kind(row) == "valid"
+
+
+def band_label(fid: Any, unknown: str = "?") -> str:
+    """'g', 'r' or 'i' for a ZTF filter id; ``unknown`` for anything else (null included)."""
+    value = as_float(fid)
+    return BAND_NAMES.get(int(value), unknown) if math.isfinite(value) else unknown
 
 
 def summarise(rows: Iterable[Row]) -> list[Row]:
@@ -51,13 +49,12 @@ def summarise(rows: Iterable[Row]) -> list[Row]:
 
 
 def _summary(row: Row) -> Row:
-    separation = number(row.get("v:separation_degree"))
+    separation = as_float(row.get("v:separation_degree"))
     return {
         "objectId": row.get("i:objectId"), "class": row.get("v:classification") or "Unknown",
         "lastdate": row.get("v:lastdate") or "", "ndet": 1,
-        "mag": round(number(row.get("i:magpsf")), 2),
-        "band": BANDS.get(int(number(row.get("i:fid")) or 0), "?"),
-        "ra": round(number(row.get("i:ra")), 6), "dec": round(number(row.get("i:dec")), 6),
+        "mag": round(as_float(row.get("i:magpsf")), 2), "band": band_label(row.get("i:fid")),
+        "ra": round(as_float(row.get("i:ra")), 6), "dec": round(as_float(row.get("i:dec")), 6),
         "separation_arcsec": None if math.isnan(separation) else round(separation * 3600, 2),
     }
 
@@ -76,6 +73,21 @@ def tag_counts(rows: Iterable[Row]) -> dict[str, int]:
         tag = str(row.get("d:tag", "valid"))
         counts[tag] = counts.get(tag, 0) + 1
     return counts
+
+
+class TimedValue:
+    """A value fetched at most once per ``ttl_s`` (the API's class names for suggestions:
+    they change only with new alerts, and every keystroke asks for them)."""
+
+    def __init__(self, fetch: Callable[[], Any], ttl_s: float = 60.0) -> None:
+        self._fetch, self._ttl_s = fetch, ttl_s
+        self._value: Any = None
+        self._at = -math.inf
+
+    def get(self) -> Any:
+        if time.monotonic() - self._at > self._ttl_s:
+            self._value, self._at = self._fetch(), time.monotonic()
+        return self._value
 
 
 class RowCache:

@@ -101,7 +101,13 @@ def external_links(object_id: str, ra: Any, dec: Any, ssnamenr: Any = None,
     """(label, URL) pairs: TNS, SIMBAD, NED, VSX, ALeRCE, Lasair, ANTARES, then MPC and
     IMCCE when ``ssnamenr`` names a Solar System body (ZTF writes 'null' when none)."""
     links = position_links(ra, dec) + broker_links(object_id)
-    name = "" if ssnamenr is None else str(ssnamenr).strip()
-    if name and name.lower() not in ("null", "none", "nan"):
+    name = solar_system_name(ssnamenr)
+    if name is not None:
         links += solar_system_links(name)
     return links
+
+
+def solar_system_name(ssnamenr: Any) -> str | None:
+    """The body's ZTF name, or None: ZTF writes 'null' when no known body is near."""
+    name = "" if ssnamenr is None else str(ssnamenr).strip()
+    return name if name and name.lower() not in ("null", "none", "nan") else None

@@ -10,9 +10,10 @@ from typing import Any
 from dash import dcc, html
 
 from finkportal_portal.coords import format_sexagesimal, galactic
-from finkportal_portal.data import BANDS, Row, is_alert, number, tag_counts
+from finkportal_portal.data import Row, is_alert, tag_counts
 from finkportal_portal.figures.stamps import cutout_src
-from finkportal_portal.links import external_links
+from finkportal_portal.links import external_links, solar_system_name
+from finkportal_portal.photometry import BAND_NAMES, as_float
 
 CUTOUT_KINDS = ("Science", "Template", "Difference")
 DOWNLOAD_FORMATS = ("json", "csv", "votable", "parquet")
@@ -40,7 +41,7 @@ def info_panel(rows: list[Row]) -> html.Div:
     """Dates, position, variability, point counts, nearest catalogue sources, class history."""
     alerts = [row for row in rows if is_alert(row)]
     last = alerts[0]
-    ra, dec = number(last.get("i:ra")), number(last.get("i:dec"))
+    ra, dec = as_float(last.get("i:ra")), as_float(last.get("i:dec"))
     ra_text, dec_text = format_sexagesimal(ra, dec)
     l_deg, b_deg = galactic(ra, dec)
     counts = tag_counts(rows)
@@ -73,15 +74,15 @@ def _text(value: Any) -> str:
 
 
 def _days(value: Any) -> str:
-    days = number(value)
+    days = as_float(value)
     return "-" if math.isnan(days) else f"{days:.2f} days"
 
 
 def _variability(alerts: list[Row]) -> list[tuple[str, Any]]:
     """Per band: the magnitude range and its amplitude (difference magnitudes)."""
     pairs = []
-    for fid, band in BANDS.items():
-        mags = [number(r.get("i:magpsf")) for r in alerts if number(r.get("i:fid")) == fid]
+    for fid, band in BAND_NAMES.items():
+        mags = [as_float(r.get("i:magpsf")) for r in alerts if as_float(r.get("i:fid")) == fid]
         mags = [m for m in mags if not math.isnan(m)]
         if mags:
             pairs.append((f"{band} band ({len(mags)})",
@@ -92,21 +93,16 @@ def _variability(alerts: list[Row]) -> list[tuple[str, Any]]:
 
 def _neighbours(row: Row) -> list[tuple[str, Any]]:
     def near(dist_key: str, mag_key: str, what: str) -> str:
-        dist, mag = number(row.get(dist_key)), number(row.get(mag_key))
+        dist, mag = as_float(row.get(dist_key)), as_float(row.get(mag_key))
         if math.isnan(dist) or dist < 0:
             return "none"
         return f"{dist:.2f}\" ({what} {mag:.2f})" if not math.isnan(mag) else f"{dist:.2f}\""
     return [("ZTF reference source", near("i:distnr", "i:magnr", "mag")),
             ("Pan-STARRS1", near("i:distpsnr1", "i:srmag1", "r")
-             + f", star/galaxy score {number(row.get('i:sgscore1')):.2f}"),
+             + f", star/galaxy score {as_float(row.get('i:sgscore1')):.2f}"),
             ("Gaia", near("i:neargaia", "i:maggaia", "G")),
             ("SIMBAD", row.get("d:cdsxmatch") or "-"),
-            ("Solar System object", _ssnamenr(row))]
-
-
-def _ssnamenr(row: Row) -> str:
-    name = str(row.get("i:ssnamenr") or "null")
-    return "none" if name.strip().lower() in ("", "null", "none") else name
+            ("Solar System object", solar_system_name(row.get("i:ssnamenr")) or "none")]
 
 
 def _class_history(alerts: list[Row]) -> list[tuple[str, Any]]:
@@ -122,9 +118,8 @@ def _class_history(alerts: list[Row]) -> list[tuple[str, Any]]:
 
 
 def links_panel(row: Row) -> html.Div:
-    name = _ssnamenr(row)
-    links = external_links(str(row.get("i:objectId")), number(row.get("i:ra")),
-                           number(row.get("i:dec")), None if name == "none" else name)
+    links = external_links(str(row.get("i:objectId")), as_float(row.get("i:ra")),
+                           as_float(row.get("i:dec")), row.get("i:ssnamenr"))
     return html.Div(id="external-links", className="links", children=[
         html.A(label, href=url, target="_blank", rel="noopener", className="link-chip")
         for label, url in links])

@@ -12,9 +12,10 @@ from dash.dash_table.DataTable import DataTable
 from finkportal_portal.clients import ApiError
 from finkportal_portal.components import fits
 from finkportal_portal.context import portal
-from finkportal_portal.data import BANDS, Row, is_alert, number
+from finkportal_portal.data import Row, band_label, is_alert
 from finkportal_portal.figures.science import color_figure, supernova_scores_figure
 from finkportal_portal.figures.sso import astrometry_figure
+from finkportal_portal.links import solar_system_name
 
 TABS = [("Summary", "summary"), ("Supernovae", "supernovae"), ("Variable stars", "variable"),
         ("Microlensing", "microlensing"), ("Solar System", "sso")]
@@ -31,7 +32,7 @@ SUMMARY_FIELDS = [("i:candid", "candid"), ("i:jd", "jd"), ("i:magpsf", "magpsf")
 def object_tabs(object_id: str, rows: list[Row]) -> html.Div:
     last = next(row for row in rows if is_alert(row))
     shown = [(label, value) for label, value in TABS
-             if value != "sso" or has_ssnamenr(last)]
+             if value != "sso" or solar_system_name(last.get("i:ssnamenr"))]
     return html.Div([
         dcc.Tabs(id="object-tabs", value="summary", children=[
             dcc.Tab(label=label, value=value) for label, value in shown]),
@@ -58,11 +59,6 @@ def open_tab(tab: str, object_id: str) -> Any:
     return summary_tab(alerts[0])
 
 
-def has_ssnamenr(row: Row) -> bool:
-    """ZTF writes the string 'null' when no Solar System object is near."""
-    return str(row.get("i:ssnamenr") or "null").strip().lower() not in ("", "null", "none")
-
-
 def summary_tab(last: Row) -> html.Div:
     """The last alert's key values and classifier scores."""
     return html.Div(id="tab-summary", children=[html.Table(html.Tbody([
@@ -72,7 +68,7 @@ def summary_tab(last: Row) -> html.Div:
 
 def _value(key: str, value: Any) -> str:
     if key == "i:fid":
-        return BANDS.get(int(number(value) or 0), str(value))
+        return band_label(value, unknown=str(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "-"

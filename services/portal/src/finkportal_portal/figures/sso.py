@@ -5,20 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
+
+from finkportal_portal.photometry import float_column
 
 JD_TO_MJD = 2400000.5
 
 
-def _column(rows: Sequence[dict[str, Any]], key: str) -> np.ndarray:
-    values = [row.get(key) for row in rows]
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-
-
 def astrometry_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
     """RA/Dec of every alert, coloured by time (MJD), RA growing to the left as on the sky."""
-    ra, dec, jd = _column(rows, "i:ra"), _column(rows, "i:dec"), _column(rows, "i:jd")
+    ra, dec, jd = (float_column(rows, key) for key in ("i:ra", "i:dec", "i:jd"))
     ids = [str(row.get("i:objectId", "")) for row in rows]
     figure = go.Figure(go.Scatter(
         x=ra, y=dec, mode="markers", text=ids,

@@ -7,7 +7,6 @@ straight to the object page.
 from __future__ import annotations
 
 import math
-import time
 import urllib.parse
 from typing import Any
 
@@ -70,30 +69,10 @@ def suggestions(text: str | None) -> list[html.Option]:
     if not text:
         return []
     try:
-        classes = _classes()
+        classes = portal().classes.get()
     except ApiError:
         classes = []
     return [html.Option(value=value) for value in suggest(text, classes)]
-
-
-def _classes() -> list[str]:
-    return _CLASS_CACHE.get()
-
-
-class _ClassCache:
-    """The API's class names, asked at most once a minute (they change with new alerts)."""
-
-    def __init__(self) -> None:
-        self._value: list[str] | None = None
-        self._at = 0.0
-
-    def get(self) -> list[str]:
-        if self._value is None or time.monotonic() - self._at > 60:
-            self._value, self._at = portal().query.classes(), time.monotonic()
-        return self._value
-
-
-_CLASS_CACHE = _ClassCache()
 
 
 @callback(Output("results-store", "data"), Output("search-message", "children"),

@@ -9,8 +9,7 @@ from dash import dcc, html
 
 from finkportal_portal.clients import ApiError
 from finkportal_portal.context import portal
-from finkportal_portal.data import number
-from finkportal_portal.figures.stats import classes_figure, nights_figure
+from finkportal_portal.figures.stats import classes_figure, nights_figure, total_alerts
 
 dash.register_page(__name__, path="/statistics", title="finkportal: statistics", order=1)
 
@@ -22,7 +21,7 @@ def layout(**_ignored: Any) -> html.Div:
         portal().metrics.errors_shown.labels("statistics").inc()
         return html.Div([html.H1("Statistics", className="page-title"),
                          html.Div(exc.message, id="stats-error", className="message error")])
-    alerts = sum(number(row.get("basic:raw")) for row in rows)
+    alerts = total_alerts(rows)
     return html.Div([
         html.H1("Statistics", className="page-title"),
         html.P(f"{int(alerts):,} alerts over {len(rows)} night(s).", id="stats-total"),
