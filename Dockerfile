@@ -143,8 +143,9 @@ EXPOSE 8002
 ENTRYPOINT ["finkportal-fitter"]
 
 # ---------------------------------------------------------------- portal
-# Aladin Lite from npm, exactly as package-lock.json pins it (npm checks each tarball's
-# integrity hash; no install script runs). Served by the portal itself: no CDN.
+# Aladin Lite and plotly.js's basic bundle from npm, exactly as package-lock.json pins
+# them (npm checks each tarball's integrity hash; no install script runs). Served by the
+# portal itself: no CDN.
 FROM ${NODE_IMAGE} AS portal-assets
 WORKDIR /assets
 COPY services/portal/package.json services/portal/package-lock.json ./
@@ -159,6 +160,9 @@ COPY services services
 # (services/portal/pyproject.toml, `artifacts`; the directory is git- and docker-ignored).
 COPY --from=portal-assets /assets/node_modules/aladin-lite/dist/aladin.js \
     services/portal/src/finkportal_portal/assets/vendor/aladin.js
+COPY --from=portal-assets \
+    /assets/node_modules/plotly.js-basic-dist-min/plotly-basic.min.js \
+    services/portal/src/finkportal_portal/assets/vendor/plotly-basic.min.js
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package finkportal-portal
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the portal's browser assets from npm (no CDN at run time): Aladin Lite, pinned
-# in services/portal/package.json and package-lock.json, copied into the package's assets
-# as assets/vendor/aladin.js (git-ignored, shipped in the wheel).
+# Installs the portal's browser assets from npm (no CDN at run time): Aladin Lite and
+# plotly.js's basic bundle (scatter, bar, pie: all the portal draws), pinned in
+# services/portal/package.json and package-lock.json, copied into the package's assets as
+# assets/vendor/aladin.js and assets/vendor/plotly-basic.min.js (git-ignored, shipped in
+# the wheel).
 #
 # Idempotent and quiet: when node_modules matches the lock file and the copy matches
 # node_modules, it only checks and exits. npm verifies every tarball against the lock
@@ -14,8 +16,13 @@ LOCK_FILE="$PORTAL_DIR/package-lock.json"
 # What `npm ci` was last run for: the lock file's hash, kept inside node_modules so that
 # deleting node_modules also forgets it.
 STAMP="$PORTAL_DIR/node_modules/.finkportal-lock.sha256"
-SOURCE="$PORTAL_DIR/node_modules/aladin-lite/dist/aladin.js"
-TARGET="$PORTAL_DIR/src/finkportal_portal/assets/vendor/aladin.js"
+MODULES="$PORTAL_DIR/node_modules"
+VENDOR="$PORTAL_DIR/src/finkportal_portal/assets/vendor"
+# npm file -> vendor file name
+declare -A BUNDLES=(
+    ["$MODULES/aladin-lite/dist/aladin.js"]="aladin.js"
+    ["$MODULES/plotly.js-basic-dist-min/plotly-basic.min.js"]="plotly-basic.min.js"
+)
 
 log() { echo "install-portal-assets: $*" >&2; }
 
@@ -29,8 +36,15 @@ require_npm() {
 
 lock_hash() { sha256sum "$LOCK_FILE" | cut -d' ' -f1; }
 
+all_sources_present() {
+    local source
+    for source in "${!BUNDLES[@]}"; do
+        [[ -f $source ]] || return 1
+    done
+}
+
 node_modules_current() {
-    [[ -f $STAMP && -f $SOURCE && $(cat "$STAMP") == "$(lock_hash)" ]]
+    [[ -f $STAMP && $(cat "$STAMP") == "$(lock_hash)" ]] && all_sources_present
 }
 
 # Output kept aside, shown only if npm fails (npm prints progress and notices).
@@ -51,21 +65,25 @@ install_node_modules() {
     node_modules_current && return 0
     require_npm
     npm_ci
-    [[ -f $SOURCE ]] || { log "npm ci did not install $SOURCE"; exit 1; }
+    all_sources_present || { log "npm ci did not install every bundle of ${!BUNDLES[*]}"; exit 1; }
     lock_hash >"$STAMP"
 }
 
 copy_bundle() {
-    cmp -s "$SOURCE" "$TARGET" && return 0
-    mkdir -p "$(dirname "$TARGET")"
+    local source=$1 target=$2
+    cmp -s "$source" "$target" && return 0
+    mkdir -p "$(dirname "$target")"
     # Through a temporary name: a running portal never serves half a file.
-    cp "$SOURCE" "$TARGET.tmp"
-    mv "$TARGET.tmp" "$TARGET"
+    cp "$source" "$target.tmp"
+    mv "$target.tmp" "$target"
 }
 
 main() {
+    local source
     install_node_modules
-    copy_bundle
+    for source in "${!BUNDLES[@]}"; do
+        copy_bundle "$source" "$VENDOR/${BUNDLES[$source]}"
+    done
 }
 
 main "$@"

@@ -27,8 +27,11 @@ DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 BUILD_TOOLS = re.compile(
     r"\b(pip install|uv|apt-get install|apt install|gcc|cc|make|git|curl|wget)\b")
 VENV = "/opt/venv"
-# The portal's Aladin Lite, from npm: where the image's portal package must have it.
-PORTAL_BUNDLE = "services/portal/src/finkportal_portal/assets/vendor/aladin.js"
+# The portal's npm bundles (Aladin Lite, plotly.js basic): where the image's portal
+# package must have them, and where npm puts them.
+PORTAL_VENDOR = "services/portal/src/finkportal_portal/assets/vendor"
+PORTAL_BUNDLES = {"aladin.js": "aladin-lite/dist/aladin.js",
+                  "plotly-basic.min.js": "plotly.js-basic-dist-min/plotly-basic.min.js"}
 NPM_CI = "npm ci --ignore-scripts"
 
 
@@ -61,8 +64,9 @@ def test_base_image_is_python_311_slim(dockerfile: Dockerfile) -> None:
             assert "${NODE_IMAGE}" not in bases, target
 
 
-def test_portal_gets_aladin_from_npm_before_its_package_is_installed(
-        dockerfile: Dockerfile) -> None:
+@pytest.mark.parametrize("bundle_name", sorted(PORTAL_BUNDLES))
+def test_portal_gets_its_bundles_from_npm_before_its_package_is_installed(
+        dockerfile: Dockerfile, bundle_name: str) -> None:
     (assets,) = node_stages(dockerfile)
     copied = " ".join(assets.arguments("COPY")).split()
     assert {"services/portal/package.json", "services/portal/package-lock.json"} <= set(copied)
@@ -70,10 +74,12 @@ def test_portal_gets_aladin_from_npm_before_its_package_is_installed(
         "the lock file must be installed as it is (npm ci), without install scripts")
     venv = dockerfile.stages["portal-venv"]
     keywords = [(i.keyword, i.arguments) for i in venv.instructions]
+    target = f"{PORTAL_VENDOR}/{bundle_name}"
     bundle = next((n for n, (keyword, arguments) in enumerate(keywords) if keyword == "COPY"
-                   and f"--from={assets.name}" in arguments and arguments.endswith(PORTAL_BUNDLE)),
+                   and f"--from={assets.name}" in arguments
+                   and PORTAL_BUNDLES[bundle_name] in arguments and arguments.endswith(target)),
                   None)
-    assert bundle is not None, f"portal-venv does not copy {PORTAL_BUNDLE} from {assets.name}"
+    assert bundle is not None, f"portal-venv does not copy {target} from {assets.name}"
     installs = [n for n, (keyword, arguments) in enumerate(keywords)
                 if keyword == "RUN" and "--no-editable" in arguments]
     assert installs, "portal-venv never installs the portal package"
@@ -158,7 +164,7 @@ def test_dockerignore_keeps_local_state_out_but_not_the_sources(dockerfile: Dock
                if line.strip() and not line.startswith("#")}
     assert {"var", ".venv", "data", "tests", ".pytest_cache", "**/__pycache__"} <= ignored
     # Only the image's own `npm ci` provides node modules and the portal's bundle.
-    assert {"**/node_modules", str(Path(PORTAL_BUNDLE).parent)} <= ignored
+    assert {"**/node_modules", PORTAL_VENDOR} <= ignored
     for stage in dockerfile.stages.values():
         for copy in stage.arguments("COPY"):
             if "--from=" not in copy:
@@ -307,12 +313,13 @@ def test_replayed_install_gives_a_working_lean_venv(
 
 
 def assert_portal_assets_installed(venv: Path) -> None:
-    """The wheel carries the loader, the CSS and the npm bundle (git-ignored, an artifact)."""
+    """The wheel carries the loader, the CSS and the npm bundles (git-ignored, artifacts)."""
     assets = next(venv.glob("lib/python3.*/site-packages")) / "finkportal_portal" / "assets"
     assert (assets / "aladin-loader.mjs").is_file()
     assert (assets / "portal.css").is_file()
-    local = REPO_ROOT / "services/portal/node_modules/aladin-lite/dist/aladin.js"
-    assert (assets / "vendor" / "aladin.js").read_bytes() == local.read_bytes()
+    for name, npm_path in PORTAL_BUNDLES.items():
+        local = REPO_ROOT / "services/portal/node_modules" / npm_path
+        assert (assets / "vendor" / name).read_bytes() == local.read_bytes()
 
 
 def assert_console_script_reads_settings(venv: Path, package: ServicePackage) -> None:

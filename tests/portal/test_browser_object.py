@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 from playwright.sync_api import Page, expect
+from plotly.offline import get_plotlyjs_version
 
 from finkportal_portal.figures.lightcurve import SELECTED_NAME
 from finkportal_portal.photometry import UNITS
@@ -115,6 +116,19 @@ def test_the_page_shows_the_object_from_its_alerts(
     assert str(last["v:lastdate"]) in info
     assert page.query_selector_all("#external-links a")
     screenshot("object-summary")
+
+
+def test_the_page_draws_with_plotly_js_basic_bundle_alone(
+        page: Page, portal_server: PortalServer, picks: Picks) -> None:
+    """window.Plotly is the portal's basic bundle (plotly.py's plotly.js version); neither
+    the full plotly.js nor MathJax is fetched, and the light curve is drawn."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_object(page, portal_server, picks.most_alerts)
+    assert page.evaluate("() => window.Plotly.version") == get_plotlyjs_version()
+    assert [url for url in requested if "plotly-basic.min.js" in url]
+    assert not [url for url in requested if "package_data/plotly" in url or "mathjax" in url]
+    assert plotted_points(page)
 
 
 def test_every_unit_redraws_the_light_curve(
@@ -229,6 +243,8 @@ def test_each_tab_opens(page: Page, portal_server: PortalServer, picks: Picks,
     open_tab(page, "sso")
     ssnamenr = str(api_rows(query_api, "objects", objectId=picks.sso)[0]["i:ssnamenr"])
     expect(page.locator("main")).to_contain_text(ssnamenr)
+    # The table's chunk is not in the page's first scripts: fetched now, it draws the rows.
+    page.wait_for_selector("#sso-table td")
     screenshot("object-sso-tab")
     open_tab(page, "summary")
     assert plots(page) == summary_plots

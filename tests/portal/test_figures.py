@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from finkportal_portal.figures.cutouts import cutout_figure, stretch_cutout
+from finkportal_portal.figures.cutouts import stretch_cutout
 from finkportal_portal.figures.lightcurve import (
     NO_REFERENCE_MESSAGE,
     SELECTED_NAME,
@@ -18,7 +18,14 @@ from finkportal_portal.figures.lightcurve import (
     svg_data_uri,
 )
 from finkportal_portal.figures.science import color_figure, supernova_scores_figure
-from finkportal_portal.figures.sky import ra_to_longitude, sky_figure
+from finkportal_portal.figures.sky import (
+    X_EDGE,
+    Y_EDGE,
+    mollweide,
+    ra_to_longitude,
+    sky_figure,
+    sky_xy,
+)
 from finkportal_portal.figures.stats import class_totals, classes_figure, nights_figure
 from finkportal_portal.photometry import jd_to_iso
 from tests.portal.test_photometry import alert
@@ -164,20 +171,6 @@ def test_cutouts_survive_nan_and_flat_stamps() -> None:
         stretch_cutout(np.arange(5.0), "Science")
 
 
-def test_cutout_figure_is_a_square_grey_image_without_axes() -> None:
-    figure = cutout_figure(np.ones((63, 63)).tolist(), "difference", "f")
-    (heatmap,) = figure.data
-    assert heatmap.type == "heatmap"
-    assert np.asarray(heatmap.z).shape == (63, 63)
-    assert (heatmap.zmin, heatmap.zmax, heatmap.showscale) == (0.0, 1.0, False)
-    assert [tuple(stop) for stop in heatmap.colorscale] == [(0.0, "#000000"), (1.0, "#ffffff")]
-    assert figure.layout.xaxis.visible is False
-    assert figure.layout.yaxis.visible is False
-    assert figure.layout.yaxis.scaleanchor == "x"
-    assert figure.layout.margin.l <= 5
-    assert "No science cutout" in message_of(cutout_figure(None, "Science"))
-
-
 # -- supernova scores, colours -------------------------------------------------------------
 
 
@@ -223,6 +216,34 @@ def test_ra_grows_to_the_left_of_the_sky_map() -> None:
         0.0, -90.0, 90.0, -180.0, 1.0]
 
 
+def test_mollweide_by_hand() -> None:
+    root2 = np.sqrt(2.0)
+    x, y = mollweide([0.0, 180.0, -180.0, 0.0, 0.0, 90.0], [0.0, 0.0, 0.0, 90.0, -90.0, 0.0])
+    np.testing.assert_allclose(x, [0.0, 2 * root2, -2 * root2, 0.0, 0.0, root2], atol=1e-12)
+    np.testing.assert_allclose(y, [0.0, 0.0, 0.0, root2, -root2, 0.0], atol=1e-12)
+    # At 45 degrees the auxiliary angle t solves 2t + sin 2t = pi sin 45 (t = 0.6362...).
+    (x45,), (y45,) = mollweide([90.0], [45.0])
+    t = np.arcsin(y45 / root2)
+    assert 2 * t + np.sin(2 * t) == pytest.approx(np.pi * np.sin(np.radians(45.0)), abs=1e-12)
+    assert x45 == pytest.approx(root2 * np.cos(t), abs=1e-12)
+
+
+def test_mollweide_matches_astropy_wcs_mol() -> None:
+    """The same projection as WCSLIB's MOL (FITS paper II), in its degrees, to 1e-4."""
+    from astropy.wcs import WCS
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype, wcs.wcs.crval = ["RA---MOL", "DEC--MOL"], [0.0, 0.0]
+    wcs.wcs.cdelt, wcs.wcs.crpix = [1.0, 1.0], [1.0, 1.0]
+    rng = np.random.default_rng(3)
+    lon = np.r_[rng.uniform(-180, 180, 5000), 0.0, 120.0, -179.9]
+    lat = np.r_[rng.uniform(-90, 90, 5000), 90.0, -89.9999, 89.99]
+    ref_x, ref_y = wcs.wcs_world2pix(np.mod(lon, 360.0), lat, 0)
+    x, y = mollweide(lon, lat)
+    np.testing.assert_allclose(np.degrees(x), ref_x, atol=1e-4)
+    np.testing.assert_allclose(np.degrees(y), ref_y, atol=1e-4)
+
+
 def test_sky_figure_one_trace_per_class_with_ids() -> None:
     objects: list[dict[str, Any]] = [
         {"ra": 90.0, "dec": 10.0, "objectId": "ZTF1", "class": "SN candidate"},
@@ -232,17 +253,34 @@ def test_sky_figure_one_trace_per_class_with_ids() -> None:
     figure = sky_figure(objects)
     traces = traces_named(figure)
     sn, qso = traces["SN candidate (2)"], traces["QSO (1)"]
-    assert (list(sn.lon), list(sn.lat), list(sn.customdata)) == (
-        [-90.0, 90.0], [10.0, -20.0], ["ZTF1", "ZTF2"])
+    x, y = mollweide([-90.0, 90.0], [10.0, -20.0])
+    np.testing.assert_allclose(list(sn.x), x)
+    np.testing.assert_allclose(list(sn.y), y)
+    assert list(sn.customdata) == ["ZTF1", "ZTF2"]
+    assert sn.x[0] < 0 < sn.x[1]  # RA 6h left of the centre, 18h right: seen from inside
     assert list(qso.customdata) == ["ZTF3"]
     assert "ZTF1<br>SN candidate" in sn.text[0]
-    assert figure.layout.geo.projection.type == "mollweide"
-    # The whole sky, 0h in the middle, whatever the data cover.
-    assert tuple(figure.layout.geo.lonaxis.range) == (-180, 180)
-    assert tuple(figure.layout.geo.lataxis.range) == (-90, 90)
-    assert figure.layout.geo.projection.rotation.lon == 0
-    assert figure.layout.geo.showland is False
-    assert len(sky_figure([]).data) == 1  # the hour labels only
+    assert {trace.type for trace in figure.data} == {"scatter"}  # no geo: the basic bundle
+    assert figure.layout.meta["projection"] == "mollweide"
+    # The whole sky, 0h in the middle, whatever the data cover, not zoomable away.
+    x_range, y_range = figure.layout.xaxis.range, figure.layout.yaxis.range
+    assert x_range[0] < -X_EDGE < X_EDGE < x_range[1]
+    assert y_range[0] < -Y_EDGE < Y_EDGE < y_range[1]
+    assert figure.layout.yaxis.scaleanchor == "x"
+    assert figure.layout.xaxis.fixedrange is True
+    map_traces = [trace for trace in figure.data if not trace.showlegend and trace.showlegend
+                  is not None]
+    assert [trace.name for trace in map_traces] == ["frame", "grid", "RA hours"]
+    assert len(sky_figure([]).data) == 3  # the map alone
+
+
+def test_sky_hour_labels_sit_on_the_equator_in_ra_order() -> None:
+    labels = traces_named(sky_figure([]))["RA hours"]
+    assert list(labels.text) == ["0h", "4h", "8h", "12h", "16h", "20h"]
+    np.testing.assert_allclose(list(labels.y), 0.0, atol=1e-12)
+    x, _ = sky_xy([0.0, 60.0, 120.0, 180.0, 240.0, 300.0], [0.0] * 6)
+    np.testing.assert_allclose(list(labels.x), x)
+    assert labels.x[2] < labels.x[1] < 0 < labels.x[5] < labels.x[4]  # RA grows leftwards
 
 
 STATS = [{"f:night": "20231019", "basic:raw": 40, "basic:objects": 30, "class:QSO": 5,

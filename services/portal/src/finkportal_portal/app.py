@@ -9,8 +9,10 @@ cutout, fetched from the query API).
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import dash
 import flask
@@ -21,6 +23,12 @@ from finkportal_portal.clients import ApiError, FitterClient, QueryClient
 from finkportal_portal.context import CONFIG_KEY, PortalContext
 from finkportal_portal.data import RowCache, TimedValue
 from finkportal_portal.metrics import PortalMetrics, route_kind
+from finkportal_portal.scripts import (
+    PLOTLY_BUNDLE,
+    lean_scripts,
+    plotly_bundle_present,
+    skipped_script_pattern,
+)
 from finkportal_portal.settings import PortalSettings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -28,6 +36,23 @@ NO_CUTOUT_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="63" height="63"
                  '<rect width="63" height="63" fill="#eee"/><text x="31.5" y="35" font-size="9" '
                  'text-anchor="middle" fill="#888">no cutout</text></svg>')
 NAV = [("Search", "/"), ("Statistics", "/statistics"), ("API", "/api")]
+
+
+class PortalDash(dash.Dash):
+    """Dash whose index page leaves out the scripts ``skipped`` matches (``scripts.py``)."""
+
+    def __init__(self, *args: Any, skipped: re.Pattern[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._skipped_scripts = skipped
+
+    def interpolate_index(self, metas: Any = "", title: Any = "", css: Any = "",
+                          config: Any = "", scripts: Any = "", app_entry: Any = "",
+                          favicon: Any = "", renderer: Any = "") -> Any:
+        """Dash's documented hook for the index page, with the lean script list."""
+        return super().interpolate_index(
+            metas=metas, title=title, css=css, config=config, app_entry=app_entry,
+            scripts=lean_scripts(str(scripts), self._skipped_scripts), favicon=favicon,
+            renderer=renderer)
 
 
 def create_app(settings: PortalSettings) -> dash.Dash:
@@ -39,16 +64,20 @@ def create_app(settings: PortalSettings) -> dash.Dash:
         settings, query, FitterClient(settings.fitter_url, settings.request_timeout_s, observe),
         metrics, RowCache(lambda object_id: query.objects(object_id, withupperlim="true")),
         TimedValue(query.classes))
-    app = dash.Dash(__name__, use_pages=True, pages_folder=str(PACKAGE / "pages"),
-                    assets_folder=str(PACKAGE / "assets"), title="finkportal",
-                    suppress_callback_exceptions=True, serve_locally=True,
-                    # The Aladin bundle is an ES module: the loader imports it; Dash must
-                    # not also include it as a classic script.
-                    assets_path_ignore=["vendor"],
-                    update_title="",
-                    # plotly.js (4.8 MB) with the first scripts, not after the page's
-                    # content callback has answered: the first graph draws sooner.
-                    eager_loading=True)
+    plotly_bundled = plotly_bundle_present(PACKAGE / "assets")
+    app = PortalDash(__name__, use_pages=True, pages_folder=str(PACKAGE / "pages"),
+                     assets_folder=str(PACKAGE / "assets"), title="finkportal",
+                     suppress_callback_exceptions=True, serve_locally=True,
+                     # The npm bundles: Aladin's is an ES module the loader imports; plotly's
+                     # is listed below, before the component libraries that use it.
+                     assets_path_ignore=["vendor"],
+                     update_title="",
+                     # plotly.js and the graph chunk with the first scripts, not after the
+                     # page's content callback has answered: the first graph draws sooner.
+                     eager_loading=True, skipped=skipped_script_pattern(plotly_bundled))
+    if plotly_bundled:  # versioned by mtime, as Dash versions the assets it lists
+        version = int((PACKAGE / "assets" / PLOTLY_BUNDLE).stat().st_mtime)
+        app.config.external_scripts.append(f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={version}")
     app.server.config[CONFIG_KEY] = context
     app.layout = _layout
     _add_service_routes(app.server, context)

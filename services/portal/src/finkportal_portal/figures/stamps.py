@@ -1,6 +1,7 @@
 """Cutouts as small PNG images (data URIs) for ``html.Img``: the object page shows three
-stamps, and three plotly heatmaps cost the browser ~3 chart initialisations per page,
-where an image costs nothing. The stretch is ``cutouts.stretch_cutout``'s."""
+stamps, and three plotly heatmaps would cost the browser three chart initialisations per
+page (and the heatmap trace, which the portal's plotly.js bundle leaves out), where an
+image costs nothing. The stretch is ``cutouts.stretch_cutout``'s."""
 
 from __future__ import annotations
 
