@@ -268,9 +268,8 @@ def test_sky_figure_one_trace_per_class_with_ids() -> None:
     assert y_range[0] < -Y_EDGE < Y_EDGE < y_range[1]
     assert figure.layout.yaxis.scaleanchor == "x"
     assert figure.layout.xaxis.fixedrange is True
-    map_traces = [trace for trace in figure.data if not trace.showlegend and trace.showlegend
-                  is not None]
-    assert [trace.name for trace in map_traces] == ["frame", "grid", "RA hours"]
+    map_traces = [trace.name for trace in figure.data if trace.showlegend is False]
+    assert map_traces == ["frame", "grid", "RA hours"]
     assert len(sky_figure([]).data) == 3  # the map alone
 
 

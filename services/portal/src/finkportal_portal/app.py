@@ -75,14 +75,20 @@ def create_app(settings: PortalSettings) -> dash.Dash:
                      # plotly.js and the graph chunk with the first scripts, not after the
                      # page's content callback has answered: the first graph draws sooner.
                      eager_loading=True, skipped=skipped_script_pattern(plotly_bundled))
-    if plotly_bundled:  # versioned by mtime, as Dash versions the assets it lists
-        version = int((PACKAGE / "assets" / PLOTLY_BUNDLE).stat().st_mtime)
-        app.config.external_scripts.append(f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={version}")
+    if plotly_bundled:
+        _list_plotly_bundle(app)
     app.server.config[CONFIG_KEY] = context
     app.layout = _layout
     _add_service_routes(app.server, context)
     _add_request_metrics(app.server, metrics)
     return app
+
+
+def _list_plotly_bundle(app: dash.Dash) -> None:
+    """The basic bundle after React, before the components: ``window.Plotly`` for
+    ``dcc.Graph``. Versioned by its mtime, as Dash versions the assets it lists."""
+    version = int((PACKAGE / "assets" / PLOTLY_BUNDLE).stat().st_mtime)
+    app.config.external_scripts.append(f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={version}")
 
 
 def _layout() -> html.Div:
