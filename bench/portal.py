@@ -46,7 +46,14 @@ from bench import query as query_bench
 from bench.index import machine
 from bench.portal_browser import Browser, PageLoad
 from bench.query_data import Catalogue, load_catalogue
-from bench.query_load import Client, QueryServer, Request, free_port, percentiles_ms
+from bench.query_load import (
+    QueryServer,
+    free_port,
+    http_get,
+    percentiles_ms,
+    stop_process,
+    wait_http_healthy,
+)
 from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,35 +110,10 @@ class PortalServer:
 
     def wait_healthy(self, timeout_s: float = 120.0) -> float:
         """Seconds until ``GET /health`` (which asks the query service too) answers 200."""
-        start = time.perf_counter()
-        while time.perf_counter() - start < timeout_s and self.process.poll() is None:
-            try:
-                if http_get(self.port, "/health")[0] == 200:
-                    return time.perf_counter() - start
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit("the portal did not become healthy:\n"
-                         + self.log.read_text(errors="replace")[-3000:])
+        return wait_http_healthy(self.process, self.port, self.log, "the portal", timeout_s)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
-def http_get(port: int, path: str) -> tuple[int, bytes]:
-    client = Client(port, timeout_s=30)
-    try:
-        status, body, _ = client.send(Request("get", "GET", path, None, lambda _b: None))
-    finally:
-        client.conn.close()
-    return status, body
+        stop_process(self.process)
 
 
 def histogram_total(port: int, metric: str, keep: Callable[[dict[str, str]], bool]

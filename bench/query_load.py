@@ -79,21 +79,8 @@ class QueryServer:
 
     def wait_healthy(self, timeout_s: float = 120.0) -> float:
         """Seconds until ``GET /health`` answers 200 (exits with the log if it never does)."""
-        start = time.perf_counter()
-        while time.perf_counter() - start < timeout_s:
-            if self.process.poll() is not None:
-                break
-            try:
-                status, _, _ = Client(self.port).send(Request("health", "GET", "/health",
-                                                              None, lambda _b: None))
-                if status == 200:
-                    return time.perf_counter() - start
-            except OSError:
-                pass
-            time.sleep(0.2)
-        tail = self.log.read_text(errors="replace")[-3000:]
-        self.stop()
-        raise SystemExit(f"the query service did not become healthy:\n{tail}")
+        return wait_http_healthy(self.process, self.port, self.log, "the query service",
+                                 timeout_s)
 
     def processes(self) -> list[psutil.Process]:
         """The server and its uvicorn worker processes, if any."""
@@ -112,13 +99,45 @@ class QueryServer:
         return cpu, rss
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
+
+
+def wait_http_healthy(process: subprocess.Popen[bytes], port: int, log: Path, name: str,
+                      timeout_s: float = 120.0) -> float:
+    """Seconds until the service on ``port`` answers ``GET /health`` with 200; if it exits
+    or the time runs out, stops it and exits with the end of its ``log``."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s and process.poll() is None:
+        try:
+            if http_get(port, "/health")[0] == 200:
+                return time.perf_counter() - start
+        except OSError:
+            pass
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:]
+    stop_process(process)
+    raise SystemExit(f"{name} did not become healthy:\n{tail}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM; killed if it has not exited 30 s later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def http_get(port: int, path: str) -> tuple[int, bytes]:
+    """(status, body) of one GET on a connection of its own, closed after."""
+    client = Client(port, timeout_s=30)
+    try:
+        status, body, _ = client.send(Request("get", "GET", path, None, lambda _b: None))
+    finally:
+        client.conn.close()
+    return status, body
 
 
 class Client:
